@@ -1,0 +1,155 @@
+"""Built embedding artefacts: the passage index plus theme and region vectors, saved with a manifest.
+
+The artefact folder holds `manifest.json`, `passages.faiss`, `passages.json` and `vectors.npz`. Each file is
+written to a temporary name and renamed into place; the manifest is written last, so a crash mid-build leaves
+either the previous complete build or one that fails the manifest check and is rebuilt. The manifest records the
+model, dimension, passage count, corpus hash and build time; `load_or_build` rebuilds when any of them differs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .corpus import Corpus
+from .encoders import Encoder
+from .index import VectorIndex
+from .passages import SUMMARY, Passage, instrument_passages, region_passages, theme_text
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    passages: tuple[Passage, ...]
+    index: VectorIndex
+    theme_vectors: np.ndarray
+    region_passages: tuple[Passage, ...]
+    region_vectors: np.ndarray
+    reference: float  # typical cosine between two descriptions of the same instrument
+    manifest: dict[str, Any]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _reference_cosine(passages: list[Passage], vectors: np.ndarray) -> float:
+    """Median over instruments of the best similarity between the summary and another passage of it."""
+    best: list[float] = []
+    owners = [p.owner for p in passages]
+    for owner in dict.fromkeys(owners):
+        rows = [i for i, o in enumerate(owners) if o == owner]
+        summary = next(i for i in rows if passages[i].kind == SUMMARY)
+        others = [i for i in rows if i != summary]
+        if others:
+            best.append(float((vectors[others] @ vectors[summary]).max()))
+    return float(np.median(best)) if best else 0.5
+
+
+def build(corpus: Corpus, encoder: Encoder) -> Embeddings:
+    passages = [p for inst in corpus.instruments for p in instrument_passages(inst)]
+    vectors = encoder.encode([p.text for p in passages])
+    reg_passages = [p for reg in corpus.regions for p in region_passages(reg)]
+    texts = [theme_text(t) for t in corpus.themes] + [p.text for p in reg_passages]
+    extra = encoder.encode(texts)
+    n_themes = len(corpus.themes)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": encoder.name,
+        "dimension": int(vectors.shape[1]),
+        "count": len(passages),
+        "instruments": len(corpus.instruments),
+        "corpus_hash": corpus.hash,
+        "reference_cosine": _reference_cosine(passages, vectors),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    return Embeddings(
+        passages=tuple(passages),
+        index=VectorIndex.build(vectors, [p.owner for p in passages]),
+        theme_vectors=extra[:n_themes],
+        region_passages=tuple(reg_passages),
+        region_vectors=extra[n_themes:],
+        reference=manifest["reference_cosine"],
+        manifest=manifest,
+    )
+
+
+def save(emb: Embeddings, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    emb.index.save(folder / "passages.faiss")
+    meta = {
+        "passages": [[p.owner, p.kind, p.text] for p in emb.passages],
+        "region_passages": [[p.owner, p.kind, p.text] for p in emb.region_passages],
+    }
+    _atomic_write(folder / "passages.json", json.dumps(meta, ensure_ascii=False).encode())
+    with tempfile.TemporaryFile() as buf:
+        np.savez(buf, themes=emb.theme_vectors, regions=emb.region_vectors)
+        buf.seek(0)
+        _atomic_write(folder / "vectors.npz", buf.read())
+    _atomic_write(folder / "manifest.json", json.dumps(emb.manifest, indent=2).encode())
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load(folder: Path, manifest: dict[str, Any]) -> Embeddings:
+    meta = json.loads((folder / "passages.json").read_text())
+    passages = tuple(Passage(*row) for row in meta["passages"])
+    reg_passages = tuple(Passage(*row) for row in meta["region_passages"])
+    with np.load(folder / "vectors.npz") as vec:
+        themes, regions = vec["themes"], vec["regions"]
+    index = VectorIndex.load(folder / "passages.faiss", [p.owner for p in passages])
+    if len(index) != manifest["count"] or index.dimension != manifest["dimension"]:
+        raise ValueError("index does not match its manifest")
+    return Embeddings(passages, index, themes, reg_passages, regions, float(manifest["reference_cosine"]), manifest)
+
+
+def is_current(manifest: dict[str, Any] | None, corpus: Corpus, encoder: Encoder) -> bool:
+    return (
+        manifest is not None
+        and manifest.get("format") == FORMAT_VERSION
+        and manifest.get("model") == encoder.name
+        and manifest.get("corpus_hash") == corpus.hash
+    )
+
+
+def load_or_build(corpus: Corpus, encoder: Encoder, folder: Path | None, force: bool = False) -> Embeddings:
+    """Load the artefacts in `folder` when they match corpus and model; otherwise build (and save when a folder is given)."""
+    if folder is not None and not force:
+        manifest = read_manifest(folder)
+        if manifest is not None and is_current(manifest, corpus, encoder):
+            try:
+                return load(folder, manifest)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("artefacts in %s are damaged (%s); rebuilding", folder, exc)
+        else:
+            log.info("artefacts in %s are missing or stale; building", folder)
+    emb = build(corpus, encoder)
+    if folder is not None:
+        save(emb, folder)
+    return emb

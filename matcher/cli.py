@@ -1,0 +1,276 @@
+"""Command line: a thin layer where each command calls one library function.
+
+    matcher match TEXT [--region CODE] [--applicant-type TYPE] [--budget EUR] [--trl N] [--partners N]
+                       [--as-of YYYY-MM-DD] [--top K] [--json]
+    matcher triage INPUT --output OUTPUT [--top K]
+    matcher validate | build | instruments [ID] | evaluate
+
+Exit status 0 on success, 2 on bad input or corpus errors (one line naming what is wrong, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .batch import read_proposals, write_jsonl_atomic
+from .corpus import load_corpus, load_dev_cases
+from .engine import DEFAULT_TOP, Matcher
+from .errors import InputError, MatcherError
+from .evaluate import evaluate, format_table
+from .records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
+from .settings import Settings
+
+EXIT_BAD_INPUT = 2
+PROGRESS_MIN_ROWS = 20
+
+
+# -- argument types: reject bad values at the edge with the value in the message ----------------------------------
+def _region(value: str) -> str:
+    code = value.strip().upper()
+    if code not in REGION_CODES:
+        raise argparse.ArgumentTypeError(f"unknown region {value!r}; use one of {', '.join(REGION_CODES)}")
+    return code
+
+
+def _budget(value: str) -> float:
+    try:
+        amount = float(value.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"budget {value!r} is not a number (euros, e.g. 250000)") from None
+    if amount < 0 or amount != amount or amount == float("inf"):
+        raise argparse.ArgumentTypeError(f"budget {value!r} must be a non-negative amount in euros")
+    return amount
+
+
+def _int_range(name: str, lo: int, hi: int) -> argparse._ActionsContainer | object:
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} {value!r} is not a whole number") from None
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"{name} {value!r} must be between {lo} and {hi}")
+        return n
+
+    return parse
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpora", type=Path, help="corpora folder (default: bundled corpora/, or $MATCHER_CORPORA)")
+    common.add_argument("--model", help="encoder name or path (default: use-multilingual-v3, or $MATCHER_MODEL)")
+    common.add_argument("--artefacts", type=Path, help="folder for built indexes (default: .matcher/)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+
+    parser = argparse.ArgumentParser(prog="matcher", description="Match project proposals to funding instruments.")
+    parser.add_argument("--version", action="version", version=f"matcher {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("match", parents=[common], help="match one proposal (TEXT, or - for standard input)")
+    m.add_argument("text", metavar="TEXT")
+    m.add_argument("--region", type=_region, help="province or region code, e.g. NL-GE")
+    m.add_argument("--applicant-type", choices=APPLICANT_TYPES)
+    m.add_argument("--budget", type=_budget, help="total project budget in euros")
+    m.add_argument("--trl", type=_int_range("TRL", 1, 9), help="technology readiness level 1-9")
+    m.add_argument("--partners", type=_int_range("partners", 1, 1000), help="organisations in the consortium")
+    m.add_argument("--as-of", type=_date, help="date to judge deadlines at (default: today)")
+    m.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
+    m.add_argument("--json", action="store_true", help="print the match JSON")
+
+    t = sub.add_parser("triage", parents=[common], help="match every proposal of a CSV or JSONL file")
+    t.add_argument("input", type=Path, metavar="INPUT")
+    t.add_argument("--output", type=Path, required=True, help="JSONL file to write (complete or not at all)")
+    t.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
+    t.add_argument("--as-of", type=_date, help="date for rows without as_of (default: today)")
+
+    sub.add_parser("validate", parents=[common], help="check the corpora and report every problem")
+    b = sub.add_parser("build", parents=[common], help="build (or rebuild) the index for the corpora and model")
+    b.add_argument("--force", action="store_true", help="rebuild even when the stored index is current")
+
+    i = sub.add_parser("instruments", parents=[common], help="list instruments, or show one by id")
+    i.add_argument("id", nargs="?")
+    i.add_argument("--level", choices=["eu", "national", "provincial", "regional"])
+    i.add_argument("--region", type=_region)
+    i.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("evaluate", parents=[common], help="score the engine and baselines on labelled cases")
+    e.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
+    e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(corpora=args.corpora, model=args.model, artefacts=args.artefacts)
+
+
+def _read_text(value: str) -> str:
+    text = sys.stdin.read() if value == "-" else value
+    if not text.strip():
+        raise InputError("field 'text': value is empty; describe the project in a few sentences")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"field 'text': {len(text)} characters; at most {MAX_TEXT_CHARS}")
+    return text
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    text = _read_text(args.text)
+    try:
+        proposal = Proposal(
+            text=text,
+            region=args.region,
+            applicant_type=args.applicant_type,
+            budget_eur=args.budget,
+            trl=args.trl,
+            partners=args.partners,
+            as_of=args.as_of,
+        )
+    except ValidationError as exc:
+        raise InputError(f"invalid proposal: {exc.errors()[0]['msg']}") from None
+    result = Matcher.from_settings(_settings(args)).match(proposal, top_k=args.top)
+    print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2) if args.json else render(result))
+    return 0
+
+
+def render(result: MatchResult) -> str:
+    """A readable table of one result, for the terminal."""
+    badge = {"eligible": "ja", "unknown": "?", "ineligible": "nee"}
+    lines = [f"Thema's: {', '.join(result.themes) or '-'}", ""]
+    lines.append(f"{'#':>2}  {'score':>5}  {'past':<4}  {'instrument':<34}  naam")
+    for n, m in enumerate(result.matches, 1):
+        lines.append(f"{n:>2}  {m.score:5.2f}  {badge[m.eligibility]:<4}  {m.instrument_id:<34}  {m.name[:60]}")
+        for w in m.why:
+            lines.append(f"{'':14}- {w}")
+        marks = {"met": "+", "missed": "x", "unknown": "?"}
+        checks = "; ".join(f"{marks[c.status]} {c.criterion}" for c in m.checks)
+        if checks:
+            lines.append(f"{'':14}  criteria: {checks}")
+    if result.partner_regions:
+        lines += ["", "Partnerregio's:"]
+        lines += [f"  {p.region:<7} {p.name:<20} {p.score:.2f}  {'; '.join(p.why[:2])}" for p in result.partner_regions]
+    return "\n".join(lines)
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    proposals = read_proposals(args.input)
+    if args.output.exists() and args.output.is_dir():
+        raise InputError(f"{args.output}: output is a folder, expected a file name")
+    matcher = Matcher.from_settings(_settings(args))
+    bar = None
+    if len(proposals) >= PROGRESS_MIN_ROWS:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(proposals), desc="triage", unit="proposal", file=sys.stderr)
+    results = matcher.match_batch(proposals, top_k=args.top, as_of=args.as_of, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    write_jsonl_atomic(args.output, (r.model_dump(mode="json") for r in results))
+    print(f"wrote {len(results)} results to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    corpus = load_corpus(settings.corpora)
+    cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
+    levels = {lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")}
+    print(
+        f"ok: {len(corpus.instruments)} instruments ({', '.join(f'{k} {v}' for k, v in levels.items())}), "
+        f"{len(corpus.themes)} themes, {len(corpus.regions)} regions, {len(corpus.collaborations)} collaborations, "
+        f"{len(cases)} dev cases; corpus hash {corpus.hash}"
+    )
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    matcher = Matcher.from_settings(_settings(args), rebuild=args.force)
+    man = matcher.embeddings.manifest
+    print(f"index: {man['count']} passages of {man['instruments']} instruments, model {man['model']}, dim {man['dimension']}, corpus {man['corpus_hash']}, built {man['built_at']}")
+    return 0
+
+
+def _instrument_line(inst: Instrument) -> str:
+    return f"{inst.id:<44} {inst.level:<10} {inst.instrument_type:<9} {','.join(inst.regions)[:28]:<28} {inst.name[:60]}"
+
+
+def cmd_instruments(args: argparse.Namespace) -> int:
+    corpus = load_corpus(_settings(args).corpora)
+    if args.id:
+        inst = corpus.instrument(args.id)
+        if args.json:
+            print(json.dumps(inst.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2))
+        else:
+            data = inst.model_dump(mode="json", exclude_none=True)
+            for key, value in data.items():
+                if isinstance(value, list):
+                    print(f"{key}:")
+                    for item in value:
+                        print(f"  - {item}")
+                else:
+                    print(f"{key}: {value}")
+        return 0
+    from .eligibility import region_covers
+
+    chosen = [
+        i
+        for i in corpus.instruments
+        if (args.level is None or i.level == args.level) and (args.region is None or region_covers(i.regions, args.region))
+    ]
+    if args.json:
+        print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(_instrument_line(i) for i in chosen))
+        print(f"{len(chosen)} instruments", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    matcher = Matcher.from_settings(settings)
+    cases = load_dev_cases(args.cases or settings.dev_cases, matcher.corpus)
+    rows = evaluate(matcher, cases, as_of=args.as_of)
+    print(format_table(rows, len(cases), matcher.encoder.name))
+    return 0
+
+
+COMMANDS = {
+    "match": cmd_match,
+    "triage": cmd_triage,
+    "validate": cmd_validate,
+    "build": cmd_build,
+    "instruments": cmd_instruments,
+    "evaluate": cmd_evaluate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except MatcherError as exc:
+        print(f"matcher: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("matcher: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The matching pipeline: proposals in, ranked and explained matches out.
+
+    corpus -> embeddings (passage index) + lexical scorer -> scores -> fusion -> eligibility -> explanations
+
+    >>> m = Matcher.from_settings(Settings.from_env())
+    >>> result = m.match(Proposal(text="Wij ontwikkelen een oogstrobot voor kassen", region="NL-ZH"))
+    >>> result.matches[0].instrument_id
+
+The batch path is the real one; `match` is a batch of one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import artefacts
+from .artefacts import Embeddings
+from .corpus import Corpus, load_corpus
+from .eligibility import check_all, overall
+from .encoders import Encoder, load_encoder
+from .explain import next_steps, why_lines
+from .fusion import DENSE_WEIGHT, THEME_WEIGHT, absolute_scores, dense_instrument_scores, fuse, theme_overlap
+from .lexical import LexicalScorer
+from .partners import partner_regions
+from .passages import KEYWORDS, SUMMARY, instrument_document
+from .records import Instrument, Match, MatchResult, Proposal
+from .settings import Settings
+from .text import guess_language
+from .themes import ThemeTagger
+
+log = logging.getLogger(__name__)
+Mode = Literal["hybrid", "dense", "lexical"]
+DEFAULT_TOP = 10
+ENCODE_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-proposal score arrays over the corpus's instruments, in corpus order."""
+
+    final: np.ndarray  # (n, n_instruments) in [0, 1], the ranking score
+    passage: np.ndarray  # (n, n_passages) cosine of each proposal with each passage
+    vectors: np.ndarray  # (n, dim) proposal embeddings
+    themes: list[list[str]]  # theme ids per proposal, strongest first
+
+
+class Matcher:
+    """Ranks the corpus's instruments for proposals. Build once, match many times."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        encoder: Encoder,
+        embeddings: Embeddings,
+        dense_weight: float = DENSE_WEIGHT,
+        theme_weight: float = THEME_WEIGHT,
+    ) -> None:
+        self.corpus = corpus
+        self.encoder = encoder
+        self.embeddings = embeddings
+        self.dense_weight = dense_weight
+        self.theme_weight = theme_weight
+        self.instruments: tuple[Instrument, ...] = corpus.instruments
+        position = {inst.id: i for i, inst in enumerate(self.instruments)}
+        self._owner_of = np.array([position[p.owner] for p in embeddings.passages])
+        self._summary_cols = np.array(
+            [next(j for j, p in enumerate(embeddings.passages) if p.owner == i.id and p.kind == SUMMARY) for i in self.instruments]
+        )
+        self._theme_names = {"nl": corpus.theme_names("nl"), "en": corpus.theme_names("en")}
+        docs = [instrument_document(i, self._theme_names["nl"] | {}) for i in self.instruments]
+        self.lexical = LexicalScorer().fit(docs)
+        self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors)
+        self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
+
+    @classmethod
+    def from_settings(cls, settings: Settings, rebuild: bool = False) -> Matcher:
+        corpus = load_corpus(settings.corpora)
+        encoder = load_encoder(settings.model)
+        emb = artefacts.load_or_build(corpus, encoder, settings.artefacts / _slug(encoder.name), force=rebuild)
+        return cls(corpus, encoder, emb)
+
+    @classmethod
+    def build(cls, corpus: Corpus, encoder: Encoder) -> Matcher:
+        """Build in memory, without an artefact folder (tests, notebooks)."""
+        return cls(corpus, encoder, artefacts.build(corpus, encoder))
+
+    # -- scoring -------------------------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        chunks = []
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = texts[start : start + ENCODE_CHUNK]
+            chunks.append(self.encoder.encode(chunk))
+            if progress is not None:
+                progress(len(chunk))
+        if not chunks:
+            return np.zeros((0, self.embeddings.index.dimension), dtype=np.float32)
+        return np.vstack(chunks)
+
+    def score(self, texts: Sequence[str], mode: Mode = "hybrid", vectors: np.ndarray | None = None) -> Scores:
+        vecs = self.encode(texts) if vectors is None else vectors
+        passage = self.embeddings.index.similarity_matrix(vecs)
+        dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
+        themes = [self.tagger.tag(t, v) for t, v in zip(texts, vecs, strict=True)]
+        if mode == "dense":
+            final = np.clip(dense, 0.0, 1.0)
+        else:
+            lexical = self.lexical.score(texts)
+            if mode == "lexical":
+                final = np.clip(lexical, 0.0, 1.0)
+            else:
+                overlap = theme_overlap(self.tagger.weights(themes), self._instrument_themes)
+                fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight)
+                final = absolute_scores(fused, dense, self.embeddings.reference)
+        return Scores(final=final, passage=passage, vectors=vecs, themes=themes)
+
+    # -- matching ------------------------------------------------------------------------------------------------
+    def match_batch(
+        self,
+        proposals: Sequence[Proposal],
+        top_k: int = DEFAULT_TOP,
+        as_of: dt.date | None = None,
+        progress: Callable[[int], None] | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[MatchResult]:
+        texts = [p.text for p in proposals]
+        scores = self.score(texts, mode, vectors=self.encode(texts, progress))
+        today = as_of or dt.date.today()
+        return [self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(proposals)]
+
+    def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
+        return self.match_batch([proposal], top_k, as_of)[0]
+
+    def _result(self, prop: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+        lang = guess_language(prop.text)
+        names = self._theme_names[lang]
+        themes = scores.themes[row]
+        final = scores.final[row]
+        order = np.argsort(-final, kind="stable")
+        kept: list[Match] = []
+        rejected: list[Match] = []
+        for pos in order:
+            if len(kept) >= top_k:
+                break
+            inst = self.instruments[pos]
+            checks = check_all(inst, prop, as_of, lang)
+            eligibility = overall(checks)
+            if eligibility == "ineligible" and len(rejected) >= top_k:
+                continue
+            match = self._match(prop, inst, int(pos), float(final[pos]), checks, eligibility, themes, scores.passage[row], lang)
+            (rejected if eligibility == "ineligible" else kept).append(match)
+        matches = (kept + rejected)[:top_k]
+        partners = partner_regions(
+            themes,
+            scores.vectors[row],
+            prop.region,
+            self.corpus.regions,
+            self.corpus.collaborations,
+            self.embeddings.region_passages,
+            self.embeddings.region_vectors,
+            names,
+            lang,
+        )
+        return MatchResult(
+            proposal_id=prop.id, matches=tuple(matches), partner_regions=tuple(partners), themes=tuple(themes), language=lang
+        )
+
+    def _match(self, prop, inst, pos, score, checks, eligibility, themes, passage_row, lang) -> Match:  # type: ignore[no-untyped-def]
+        names = self._theme_names[lang]
+        cols = np.flatnonzero(self._owner_of == pos)
+        readable = [c for c in cols if self.embeddings.passages[c].kind != KEYWORDS]
+        closest = self.embeddings.passages[max(readable, key=lambda c: passage_row[c])].text if readable else None
+        shared = [names[t] for t in themes if t in inst.themes]
+        terms = self.lexical.shared_terms(prop.text, pos, top=5)
+        return Match(
+            instrument_id=inst.id,
+            name=inst.name,
+            level=inst.level,
+            regions=inst.regions,
+            score=round(score, 4),
+            eligibility=eligibility,
+            checks=checks,
+            why=tuple(why_lines(inst, shared, closest, terms, checks, lang)),
+            next_steps=tuple(next_steps(inst, checks, lang)),
+            instrument_type=inst.instrument_type,
+            administrator=inst.administrator,
+            source_url=str(inst.source.url),
+        )
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]

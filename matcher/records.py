@@ -1,0 +1,203 @@
+"""Typed records passed between the stages: corpus records, proposals and match results.
+
+Corpus records reject unknown fields so a typo in a YAML file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+PROVINCES: dict[str, str] = {
+    "NL-GR": "Groningen",
+    "NL-FR": "Fryslân",
+    "NL-DR": "Drenthe",
+    "NL-OV": "Overijssel",
+    "NL-FL": "Flevoland",
+    "NL-GE": "Gelderland",
+    "NL-UT": "Utrecht",
+    "NL-NH": "Noord-Holland",
+    "NL-ZH": "Zuid-Holland",
+    "NL-ZE": "Zeeland",
+    "NL-NB": "Noord-Brabant",
+    "NL-LI": "Limburg",
+}
+NEIGHBOURS: dict[str, str] = {
+    "BE-VLG": "Vlaanderen",
+    "BE-WAL": "Wallonië",
+    "DE-NW": "Nordrhein-Westfalen",
+    "DE-NI": "Niedersachsen",
+}
+WIDE_AREAS: dict[str, str] = {"NL": "Nederland", "EU": "Europese Unie"}
+REGION_CODES: dict[str, str] = {**PROVINCES, **NEIGHBOURS, **WIDE_AREAS}
+
+ApplicantType = Literal["sme", "startup", "large_enterprise", "knowledge_institution", "public_body", "nonprofit"]
+APPLICANT_TYPES: tuple[str, ...] = (
+    "sme",
+    "startup",
+    "large_enterprise",
+    "knowledge_institution",
+    "public_body",
+    "nonprofit",
+)
+Level = Literal["eu", "national", "provincial", "regional"]
+InstrumentType = Literal["grant", "loan", "equity", "guarantee", "tax", "voucher", "programme"]
+Status = Literal["open", "closed", "rolling", "expected"]
+Eligibility = Literal["eligible", "unknown", "ineligible"]
+CheckStatus = Literal["met", "missed", "unknown"]
+
+ID_PATTERN = r"^(eu|nl|prov|rom)-[a-z0-9]+(-[a-z0-9]+)*$"
+MAX_TEXT_CHARS = 20_000
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Record):
+    url: HttpUrl
+    as_of: dt.date
+
+
+class Theme(_Record):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    priority: bool = False
+    keywords: tuple[str, ...] = ()
+
+
+class Instrument(_Record):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    level: Level
+    administrator: str = Field(min_length=1)
+    regions: tuple[str, ...] = Field(min_length=1)
+    applicant_types: tuple[ApplicantType, ...] = Field(min_length=1)
+    instrument_type: InstrumentType
+    themes: tuple[str, ...] = Field(min_length=1)
+    summary: str = Field(min_length=20)
+    summary_en: str | None = None
+    criteria: tuple[str, ...] = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    how_to_apply: str | None = None
+    funding_rate: float | None = Field(default=None, gt=0, le=1)
+    min_amount_eur: float | None = Field(default=None, ge=0)
+    max_amount_eur: float | None = Field(default=None, gt=0)
+    min_partners: int | None = Field(default=None, ge=1)
+    trl_min: int | None = Field(default=None, ge=1, le=9)
+    trl_max: int | None = Field(default=None, ge=1, le=9)
+    opens: dt.date | None = None
+    closes: dt.date | None = None
+    status: Status | None = None
+    languages: tuple[str, ...] = ()
+    source: Source
+    sources: tuple[Source, ...] = ()
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Instrument:
+        if self.min_amount_eur is not None and self.max_amount_eur is not None:
+            if self.min_amount_eur > self.max_amount_eur:
+                raise ValueError("min_amount_eur is larger than max_amount_eur")
+        if self.trl_min is not None and self.trl_max is not None and self.trl_min > self.trl_max:
+            raise ValueError("trl_min is larger than trl_max")
+        if self.opens is not None and self.closes is not None and self.opens > self.closes:
+            raise ValueError("opens is after closes")
+        prefix = self.id.split("-", 1)[0]
+        expected = {"eu": ("eu",), "nl": ("national",), "prov": ("provincial",), "rom": ("regional",)}[prefix]
+        if self.level not in expected:
+            raise ValueError(f"id prefix '{prefix}-' needs level {expected[0]!r}, got {self.level!r}")
+        return self
+
+
+class Region(_Record):
+    code: str
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    landsdeel: str = Field(min_length=1)
+    rom: str | None = None
+    efro_programme: str | None = None
+    interreg_programmes: tuple[str, ...] = ()
+    neighbours: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    summary: str = Field(min_length=1)
+    source: Source
+    sources: tuple[Source, ...] = ()
+
+
+class Collaboration(_Record):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str = Field(min_length=1)
+    regions: tuple[str, ...] = Field(min_length=2)
+    themes: tuple[str, ...] = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    source: Source
+    sources: tuple[Source, ...] = ()
+
+
+class Proposal(_Record):
+    """One project proposal as the applicant describes it, with what they know."""
+
+    id: str = Field(default="p1", min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    region: str | None = None
+    applicant_type: ApplicantType | None = None
+    budget_eur: float | None = Field(default=None, ge=0)
+    trl: int | None = Field(default=None, ge=1, le=9)
+    partners: int | None = Field(default=None, ge=1)
+    as_of: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Proposal:
+        if not self.text.strip():
+            raise ValueError("text is empty")
+        if self.region is not None and self.region not in REGION_CODES:
+            raise ValueError(f"region {self.region!r} is not a known code (e.g. NL-GE, BE-VLG)")
+        return self
+
+
+class DevCase(Proposal):
+    lang: Literal["nl", "en"]
+    relevant: dict[str, Literal[1, 2]] = Field(min_length=1)
+    partner_regions: tuple[str, ...] = ()
+
+
+class CriterionCheck(_Record):
+    criterion: str
+    status: CheckStatus
+    detail: str
+
+
+class PartnerRegion(_Record):
+    region: str
+    name: str
+    score: float = Field(ge=0, le=1)
+    why: tuple[str, ...]
+
+
+class Match(_Record):
+    instrument_id: str
+    name: str
+    level: Level
+    regions: tuple[str, ...]
+    score: float = Field(ge=0, le=1)
+    eligibility: Eligibility
+    checks: tuple[CriterionCheck, ...]
+    why: tuple[str, ...]
+    next_steps: tuple[str, ...] = ()
+    instrument_type: InstrumentType
+    administrator: str
+    source_url: str
+
+
+class MatchResult(_Record):
+    proposal_id: str
+    matches: tuple[Match, ...]
+    partner_regions: tuple[PartnerRegion, ...] = ()
+    themes: tuple[str, ...] = ()
+    language: str = "nl"

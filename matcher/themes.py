@@ -1,0 +1,56 @@
+"""Which themes of the taxonomy a proposal is about: keyword hits plus the closest theme embeddings."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+from .records import Theme
+
+MAX_THEMES = 4
+DENSE_MARGIN = 0.05  # themes within this cosine of the best one count as well
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: 'Fryslân' -> 'fryslan'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _pattern(keyword: str) -> re.Pattern[str]:
+    kw = re.escape(fold(keyword))
+    # Long keywords may sit inside Dutch compounds ("waterstofelektrolyser"); short ones must start a word.
+    return re.compile(kw if len(keyword) >= 6 else rf"\b{kw}")
+
+
+class ThemeTagger:
+    """Tags texts with theme ids. Keyword patterns are compiled once per taxonomy."""
+
+    def __init__(self, themes: Sequence[Theme], theme_vectors: np.ndarray) -> None:
+        self.ids = [t.id for t in themes]
+        self.patterns = [[_pattern(k) for k in (t.name, t.name_en, *t.keywords)] for t in themes]
+        self.vectors = theme_vectors
+
+    def keyword_hits(self, text: str) -> np.ndarray:
+        folded = fold(text)
+        return np.array([sum(bool(p.search(folded)) for p in pats) for pats in self.patterns], dtype=np.float32)
+
+    def tag(self, text: str, vector: np.ndarray) -> list[str]:
+        """Theme ids, strongest first: by keyword hits, then by cosine to the theme description."""
+        dense = self.vectors @ vector
+        hits = self.keyword_hits(text)
+        chosen = set(np.flatnonzero(hits > 0)) | set(np.flatnonzero(dense >= dense.max() - DENSE_MARGIN))
+        ranked = sorted(chosen, key=lambda i: (-hits[i], -dense[i]))
+        return [self.ids[i] for i in ranked[:MAX_THEMES]]
+
+    def weights(self, tags: list[list[str]]) -> np.ndarray:
+        """Tag lists as a (n, n_themes) matrix; earlier (stronger) tags weigh more."""
+        out = np.zeros((len(tags), len(self.ids)), dtype=np.float32)
+        col = {t: i for i, t in enumerate(self.ids)}
+        for row, ids in enumerate(tags):
+            for rank, tid in enumerate(ids):
+                out[row, col[tid]] = 1.0 / (1 + 0.5 * rank)
+        return out
