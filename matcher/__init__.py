@@ -1,8 +1,8 @@
 """Match project proposals to funding instruments and suggest partner regions.
 
-    >>> from matcher import Matcher, Proposal, Settings
-    >>> matcher = Matcher.from_settings(Settings.from_env())
-    >>> result = matcher.match(Proposal(text="Wij ontwikkelen een oogstrobot voor de glastuinbouw", region="NL-ZH"))
+>>> from matcher import Matcher, Proposal, Settings
+>>> matcher = Matcher.from_settings(Settings.from_env())
+>>> result = matcher.match(Proposal(text="Wij ontwikkelen een oogstrobot voor de glastuinbouw", region="NL-ZH"))
 """
 
 from .corpus import Corpus, load_corpus, load_dev_cases

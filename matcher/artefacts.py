@@ -73,14 +73,15 @@ def build(corpus: Corpus, encoder: Encoder) -> Embeddings:
     texts = [theme_text(t) for t in corpus.themes] + [p.text for p in reg_passages]
     extra = encoder.encode(texts)
     n_themes = len(corpus.themes)
-    manifest = {
+    reference = _reference_cosine(passages, vectors)
+    manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "model": encoder.name,
         "dimension": int(vectors.shape[1]),
         "count": len(passages),
         "instruments": len(corpus.instruments),
         "corpus_hash": corpus.hash,
-        "reference_cosine": _reference_cosine(passages, vectors),
+        "reference_cosine": reference,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return Embeddings(
@@ -89,7 +90,7 @@ def build(corpus: Corpus, encoder: Encoder) -> Embeddings:
         theme_vectors=extra[:n_themes],
         region_passages=tuple(reg_passages),
         region_vectors=extra[n_themes:],
-        reference=manifest["reference_cosine"],
+        reference=reference,
         manifest=manifest,
     )
 
@@ -139,13 +140,13 @@ def is_current(manifest: dict[str, Any] | None, corpus: Corpus, encoder: Encoder
 
 
 def load_or_build(corpus: Corpus, encoder: Encoder, folder: Path | None, force: bool = False) -> Embeddings:
-    """Load the artefacts in `folder` when they match corpus and model; otherwise build (and save when a folder is given)."""
+    """Load the artefacts in `folder` when they match corpus and model; else build them (and save to `folder`)."""
     if folder is not None and not force:
         manifest = read_manifest(folder)
         if manifest is not None and is_current(manifest, corpus, encoder):
             try:
                 return load(folder, manifest)
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:  # faiss raises RuntimeError
                 log.warning("artefacts in %s are damaged (%s); rebuilding", folder, exc)
         else:
             log.info("artefacts in %s are missing or stale; building", folder)

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -49,7 +49,7 @@ def _budget(value: str) -> float:
     return amount
 
 
-def _int_range(name: str, lo: int, hi: int) -> argparse._ActionsContainer | object:
+def _int_range(name: str, lo: int, hi: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
             n = int(value)
@@ -144,7 +144,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise InputError(f"invalid proposal: {exc.errors()[0]['msg']}") from None
     result = Matcher.from_settings(_settings(args)).match(proposal, top_k=args.top)
-    print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2) if args.json else render(result))
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result))
     return 0
 
 
@@ -180,7 +180,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
     results = matcher.match_batch(proposals, top_k=args.top, as_of=args.as_of, progress=bar.update if bar else None)
     if bar:
         bar.close()
-    write_jsonl_atomic(args.output, (r.model_dump(mode="json") for r in results))
+    write_jsonl_atomic(args.output, (r.to_dict() for r in results))
     print(f"wrote {len(results)} results to {args.output}", file=sys.stderr)
     return 0
 
@@ -189,7 +189,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     corpus = load_corpus(settings.corpora)
     cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
-    levels = {lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")}
+    levels = {
+        lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")
+    }
     print(
         f"ok: {len(corpus.instruments)} instruments ({', '.join(f'{k} {v}' for k, v in levels.items())}), "
         f"{len(corpus.themes)} themes, {len(corpus.regions)} regions, {len(corpus.collaborations)} collaborations, "
@@ -201,12 +203,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     matcher = Matcher.from_settings(_settings(args), rebuild=args.force)
     man = matcher.embeddings.manifest
-    print(f"index: {man['count']} passages of {man['instruments']} instruments, model {man['model']}, dim {man['dimension']}, corpus {man['corpus_hash']}, built {man['built_at']}")
+    print(
+        f"index: {man['count']} passages of {man['instruments']} instruments, model {man['model']}, "
+        f"dim {man['dimension']}, corpus {man['corpus_hash']}, built {man['built_at']}"
+    )
     return 0
 
 
 def _instrument_line(inst: Instrument) -> str:
-    return f"{inst.id:<44} {inst.level:<10} {inst.instrument_type:<9} {','.join(inst.regions)[:28]:<28} {inst.name[:60]}"
+    return (
+        f"{inst.id:<44} {inst.level:<10} {inst.instrument_type:<9} {','.join(inst.regions)[:28]:<28} {inst.name[:60]}"
+    )
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
@@ -230,7 +237,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     chosen = [
         i
         for i in corpus.instruments
-        if (args.level is None or i.level == args.level) and (args.region is None or region_covers(i.regions, args.region))
+        if (args.level is None or i.level == args.level)
+        and (args.region is None or region_covers(i.regions, args.region))
     ]
     if args.json:
         print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
@@ -261,7 +269,9 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return COMMANDS[args.command](args)
     except MatcherError as exc:

@@ -132,7 +132,9 @@ def _hash_files(paths: Sequence[Path]) -> str:
 def instrument_files(root: Path) -> list[Path]:
     folder = root / "instruments"
     if not folder.is_dir():
-        raise CorpusError(f"{folder}: folder not found (corpora root must hold instruments/, themes.yaml, regions.yaml)")
+        raise CorpusError(
+            f"{folder}: folder not found (corpora root must hold instruments/, themes.yaml, regions.yaml)"
+        )
     return sorted(folder.glob("*.yaml"))
 
 

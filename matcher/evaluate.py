@@ -36,7 +36,7 @@ def mrr(run: Run, qrels: Qrels) -> float:
 
 def ndcg_at(run: Run, qrels: Qrels, k: int) -> float:
     def dcg(gains: Sequence[int]) -> float:
-        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k]))
+        return float(sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k])))
 
     scores = []
     for q, rels in qrels.items():
@@ -62,7 +62,14 @@ class Metrics:
 
 
 def metrics(name: str, run: Run, qrels: Qrels, partner_hit: float | None = None) -> Metrics:
-    return Metrics(name, success_at(run, qrels, 1), success_at(run, qrels, 5), mrr(run, qrels), ndcg_at(run, qrels, 10), partner_hit)
+    return Metrics(
+        name,
+        success_at(run, qrels, 1),
+        success_at(run, qrels, 5),
+        mrr(run, qrels),
+        ndcg_at(run, qrels, 10),
+        partner_hit,
+    )
 
 
 def _proposal(case: DevCase) -> Proposal:
@@ -70,7 +77,9 @@ def _proposal(case: DevCase) -> Proposal:
     return Proposal(**{k: v for k, v in case.model_dump().items() if k in fields})
 
 
-def evaluate(matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date, modes: Sequence[Mode] = ("hybrid", "lexical", "dense")) -> list[Metrics]:
+def evaluate(
+    matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date, modes: Sequence[Mode] = ("hybrid", "lexical", "dense")
+) -> list[Metrics]:
     """Rank every instrument for every case with each scoring mode; return one Metrics row per mode."""
     qrels: Qrels = {c.id: dict(c.relevant) for c in cases}
     proposals = [_proposal(c) for c in cases]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .records import CriterionCheck, Instrument
+from .eligibility import Check
+from .records import Instrument
 from .text import clip, say
 
 FIELD_HINTS = {
@@ -21,7 +22,7 @@ def why_lines(
     shared_themes: Sequence[str],
     closest_passage: str | None,
     shared_terms: Sequence[str],
-    checks: Sequence[CriterionCheck],
+    checks: Sequence[Check],
     lang: str,
 ) -> list[str]:
     lines = []
@@ -34,14 +35,18 @@ def why_lines(
     if shared_terms:
         terms = ", ".join(shared_terms)
         lines.append(say(lang, f"Gemeenschappelijke termen: {terms}", f"Terms in common: {terms}"))
-    missing = [say(lang, *FIELD_HINTS[c.criterion]) for c in checks if c.status == "unknown" and c.criterion in FIELD_HINTS]
+    missing = [
+        say(lang, *FIELD_HINTS[c.criterion]) for c in checks if c.status == "unknown" and c.criterion in FIELD_HINTS
+    ]
     if missing:
         what = ", ".join(missing)
-        lines.append(say(lang, f"Ontbreekt om geschiktheid te bepalen: {what}", f"Missing to decide eligibility: {what}"))
+        lines.append(
+            say(lang, f"Ontbreekt om geschiktheid te bepalen: {what}", f"Missing to decide eligibility: {what}")
+        )
     return lines
 
 
-def next_steps(inst: Instrument, checks: Sequence[CriterionCheck], lang: str) -> list[str]:
+def next_steps(inst: Instrument, checks: Sequence[Check], lang: str) -> list[str]:
     steps = [f"{c.criterion}: {c.detail}" for c in checks if c.status == "missed"]
     steps += [f"{c.criterion}: {c.detail}" for c in checks if c.status == "unknown" and c.criterion == "deadline"]
     if inst.how_to_apply:

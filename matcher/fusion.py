@@ -35,14 +35,16 @@ def max_normalise(scores: np.ndarray) -> np.ndarray:
     """Divide each row by its maximum, with 0 as the floor: row values end in [0, 1]."""
     clipped = np.clip(scores, 0.0, None)
     top = clipped.max(axis=1, keepdims=True)
-    return np.divide(clipped, top, out=np.zeros_like(clipped), where=top > 0)
+    out: np.ndarray = np.divide(clipped, top, out=np.zeros_like(clipped), where=top > 0)
+    return out
 
 
 def theme_overlap(query_themes: np.ndarray, item_themes: np.ndarray) -> np.ndarray:
     """Share of each query's theme weight that an item covers: (q, t) x (i, t) -> (q, i) in [0, 1]."""
     total = query_themes.sum(axis=1, keepdims=True)
     covered = query_themes @ item_themes.T
-    return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
+    out: np.ndarray = np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
+    return out
 
 
 def fuse(
@@ -67,4 +69,5 @@ def absolute_scores(fused: np.ndarray, dense: np.ndarray, reference: float) -> n
     keeps the order within a query but lets a weak query score low everywhere.
     """
     strength = np.clip(dense.max(axis=1, keepdims=True) / max(reference, 1e-6), 0.0, 1.0)
-    return np.clip(fused * strength, 0.0, 1.0)
+    out: np.ndarray = np.clip(fused * strength, 0.0, 1.0)
+    return out

@@ -23,7 +23,8 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     """Return float32 rows scaled to unit length (zero rows stay zero)."""
     arr = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    return arr / np.maximum(norms, 1e-12)
+    out: np.ndarray = arr / np.maximum(norms, 1e-12)
+    return out
 
 
 class VectorIndex:

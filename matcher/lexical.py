@@ -54,25 +54,38 @@ class LexicalScorer:
         self.word_docs_ = self.word_.fit_transform(documents)
         self.char_docs_ = self.char_.fit_transform(documents)
         self.word_names_ = self.word_.get_feature_names_out()
+        docs = sparse.csr_matrix(self.word_docs_)
+        self.doc_terms_ = [
+            dict(zip(docs.indices[a:b].tolist(), docs.data[a:b].tolist(), strict=True))
+            for a, b in zip(docs.indptr[:-1], docs.indptr[1:], strict=True)
+        ]
         return self
 
     def _require_fit(self) -> None:
         if not hasattr(self, "word_docs_"):
             raise NotBuiltError("LexicalScorer is not fitted: call fit(documents) first")
 
-    def score(self, queries: Sequence[str]) -> np.ndarray:
-        """Return a (len(queries), n_documents) array of similarities in [0, 1]."""
+    def transform(self, queries: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """Word and character TF-IDF rows of the queries (reuse them for `score_rows` and `shared_terms`)."""
         self._require_fit()
-        word = self.word_.transform(queries) @ self.word_docs_.T
-        char = self.char_.transform(queries) @ self.char_docs_.T
-        total = (sparse.csr_matrix(word) + sparse.csr_matrix(char)) * 0.5
+        return sparse.csr_matrix(self.word_.transform(queries)), sparse.csr_matrix(self.char_.transform(queries))
+
+    def score_rows(self, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> np.ndarray:
+        word, char = rows
+        total = (word @ self.word_docs_.T + char @ self.char_docs_.T) * 0.5
         return np.asarray(total.todense(), dtype=np.float32)
 
-    def shared_terms(self, query: str, doc_index: int, top: int = 5) -> list[str]:
-        """Words of the query that weigh most in document `doc_index` (for explanations)."""
+    def score(self, queries: Sequence[str]) -> np.ndarray:
+        """Return a (len(queries), n_documents) array of similarities in [0, 1]."""
+        return self.score_rows(self.transform(queries))
+
+    def shared_terms(self, query: str | sparse.csr_matrix, doc_index: int, top: int = 5) -> list[str]:
+        """Words of the query (text, or its word row from `transform`) that weigh most in document `doc_index`."""
         self._require_fit()
-        q = self.word_.transform([query])
-        d = self.word_docs_[doc_index]
-        prod = q.multiply(d).tocoo()
-        order = np.argsort(-prod.data)[:top]
-        return [str(self.word_names_[prod.col[i]]) for i in order]
+        q = self.transform([query])[0] if isinstance(query, str) else query
+        doc = self.doc_terms_[doc_index]
+        # Sorted by column (= alphabetical term order) first, so ties keep a stable, readable order.
+        pairs = sorted(zip(q.indices.tolist(), q.data.tolist(), strict=True))
+        weights = [(w * doc[t], t) for t, w in pairs if t in doc]
+        words = [str(self.word_names_[t]) for _, t in sorted(weights, key=lambda x: -x[0])]
+        return [w for w in words if " " not in w][:top]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .passages import Passage
+from .passages import SUMMARY, Passage
 from .records import Collaboration, PartnerRegion, Region
 from .text import clip, say
 
@@ -21,57 +21,96 @@ TOP_REGIONS = 5
 W_THEMES, W_COLLAB, W_DENSE, W_PROGRAMME = 0.35, 0.25, 0.3, 0.1
 
 
-def _theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> float:
+def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> float:
+    """How much of the proposal's themes a region is strong in; a region's first themes count most."""
     if not prop_themes or not region_themes:
         return 0.0
-    # A region's first themes are its strongest: weigh rank so the lead strength counts most.
     weights = {t: 1.0 / (1 + i * 0.5) for i, t in enumerate(region_themes)}
     return min(1.0, sum(weights.get(t, 0.0) for t in prop_themes) / 1.5)
 
 
-def partner_regions(
-    prop_themes: Sequence[str],
-    prop_vector: np.ndarray,
-    own_region: str | None,
-    regions: Sequence[Region],
-    collaborations: Sequence[Collaboration],
-    passages: Sequence[Passage],
-    passage_vectors: np.ndarray,
-    theme_names: dict[str, str],
-    lang: str,
-    top: int = TOP_REGIONS,
-) -> list[PartnerRegion]:
-    sims = passage_vectors @ prop_vector if len(passages) else np.zeros(0)
-    own = next((r for r in regions if r.code == own_region), None)
-    own_programmes = set(own.interreg_programmes) | {own.efro_programme} if own else set()
-    out = []
-    for reg in regions:
-        if reg.code == own_region:
-            continue
+class PartnerFinder:
+    """Ranks partner regions; region passages, their vectors and programme sets are prepared once."""
+
+    def __init__(
+        self,
+        regions: Sequence[Region],
+        collaborations: Sequence[Collaboration],
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+    ) -> None:
+        self.regions = tuple(r for r in regions if any(p.owner == r.code for p in passages))
+        self.collaborations = tuple(collaborations)
+        order = sorted(range(len(passages)), key=lambda i: [r.code for r in self.regions].index(passages[i].owner))
+        self.passages = tuple(passages[i] for i in order)
+        self.vectors = vectors[order] if len(order) else vectors
+        owners = [p.owner for p in self.passages]
+        self._starts = np.array([owners.index(r.code) for r in self.regions], dtype=np.intp)
+        self._programmes = {
+            r.code: set(r.interreg_programmes) | ({r.efro_programme} if r.efro_programme else set()) for r in regions
+        }
+
+    def suggest(
+        self,
+        prop_themes: Sequence[str],
+        prop_vector: np.ndarray,
+        own_region: str | None,
+        theme_names: dict[str, str],
+        lang: str,
+        top: int = TOP_REGIONS,
+    ) -> list[PartnerRegion]:
+        if not self.regions:
+            return []
+        sims = self.vectors @ prop_vector
+        dense = np.clip(np.maximum.reduceat(sims, self._starts), 0.0, 1.0)
+        own_programmes = self._programmes.get(own_region or "", set())
+        wanted = set(prop_themes)
+        collabs = [c for c in self.collaborations if wanted & set(c.themes)]
+        collabs.sort(key=lambda c: own_region not in c.regions)
+        scored = []
+        for n, reg in enumerate(self.regions):
+            if reg.code == own_region:
+                continue
+            joint = [c for c in collabs if reg.code in c.regions]
+            common = sorted(own_programmes & set(reg.interreg_programmes))
+            score = (
+                W_THEMES * theme_overlap(prop_themes, reg.themes)
+                + W_COLLAB * min(1.0, 0.7 * len(joint))
+                + W_DENSE * float(dense[n])
+                + W_PROGRAMME * (1.0 if common else 0.0)
+            )
+            scored.append((min(score, 1.0), n, joint, common))
+        scored.sort(key=lambda x: -x[0])
+        return [
+            self._explain(n, s, joint, common, sims, prop_themes, theme_names, lang)
+            for s, n, joint, common in scored[:top]
+        ]
+
+    def _explain(
+        self,
+        n: int,
+        score: float,
+        joint: list[Collaboration],
+        common: list[str],
+        sims: np.ndarray,
+        prop_themes: Sequence[str],
+        theme_names: dict[str, str],
+        lang: str,
+    ) -> PartnerRegion:
+        reg = self.regions[n]
         why: list[str] = []
         shared = [t for t in prop_themes if t in reg.themes]
-        themes_score = _theme_overlap(prop_themes, reg.themes)
         if shared:
             names = ", ".join(theme_names.get(t, t) for t in shared)
             why.append(say(lang, f"Sterk in: {names}", f"Strong in: {names}"))
-        collabs = [c for c in collaborations if reg.code in c.regions and set(c.themes) & set(prop_themes)]
-        if own_region is not None:
-            collabs.sort(key=lambda c: own_region not in c.regions)
-        collab_score = min(1.0, 0.7 * len(collabs)) if collabs else 0.0
-        for col in collabs[:2]:
-            why.append(say(lang, f"Samenwerking uit het Herstelplan: {col.name}", f"Herstelplan collaboration: {col.name}"))
-        rows = [i for i, p in enumerate(passages) if p.owner == reg.code]
-        dense_score = 0.0
-        if rows:
-            best = rows[int(np.argmax(sims[rows]))]
-            dense_score = float(np.clip(sims[best], 0, 1))
-            if passages[best].kind != "summary":
-                why.append(say(lang, f"Cluster: {clip(passages[best].text, 120)}", f"Cluster: {clip(passages[best].text, 120)}"))
-        common = sorted(own_programmes & set(reg.interreg_programmes))
-        prog_score = 1.0 if common else 0.0
+        for col in joint[:2]:
+            why.append(
+                say(lang, f"Samenwerking uit het Herstelplan: {col.name}", f"Herstelplan collaboration: {col.name}")
+            )
+        end = self._starts[n + 1] if n + 1 < len(self._starts) else len(self.passages)
+        best = int(self._starts[n] + np.argmax(sims[self._starts[n] : end]))
+        if self.passages[best].kind != SUMMARY:
+            why.append(f"Cluster: {clip(self.passages[best].text, 120)}")
         if common:
             why.append(say(lang, f"Samen in programma: {', '.join(common)}", f"Shared programme: {', '.join(common)}"))
-        score = W_THEMES * themes_score + W_COLLAB * collab_score + W_DENSE * dense_score + W_PROGRAMME * prog_score
-        out.append(PartnerRegion(region=reg.code, name=reg.name, score=round(float(min(score, 1.0)), 4), why=tuple(why)))
-    out.sort(key=lambda r: -r.score)
-    return out[:top]
+        return PartnerRegion(region=reg.code, name=reg.name, score=round(score, 4), why=tuple(why))

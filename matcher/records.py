@@ -6,9 +6,10 @@ Corpus records reject unknown fields so a typo in a YAML file is reported instea
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 PROVINCES: dict[str, str] = {
     "NL-GR": "Groningen",
@@ -152,13 +153,19 @@ class Proposal(_Record):
     partners: int | None = Field(default=None, ge=1)
     as_of: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Proposal:
-        if not self.text.strip():
-            raise ValueError("text is empty")
-        if self.region is not None and self.region not in REGION_CODES:
-            raise ValueError(f"region {self.region!r} is not a known code (e.g. NL-GE, BE-VLG)")
-        return self
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty; describe the project in a few sentences")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and value not in REGION_CODES:
+            raise ValueError(f"not a known region code; use one of {', '.join(REGION_CODES)}")
+        return value
 
 
 class DevCase(Proposal):
@@ -167,37 +174,47 @@ class DevCase(Proposal):
     partner_regions: tuple[str, ...] = ()
 
 
-class CriterionCheck(_Record):
+# -- results: built by the engine from validated records, so plain frozen dataclasses (cheap on the hot path) ----------
+@dataclass(frozen=True, slots=True)
+class CriterionCheck:
     criterion: str
     status: CheckStatus
     detail: str
 
 
-class PartnerRegion(_Record):
+@dataclass(frozen=True, slots=True)
+class PartnerRegion:
     region: str
     name: str
-    score: float = Field(ge=0, le=1)
+    score: float  # in [0, 1]
     why: tuple[str, ...]
 
 
-class Match(_Record):
+@dataclass(frozen=True, slots=True)
+class Match:
     instrument_id: str
     name: str
     level: Level
     regions: tuple[str, ...]
-    score: float = Field(ge=0, le=1)
+    score: float  # in [0, 1], higher is a better fit
     eligibility: Eligibility
     checks: tuple[CriterionCheck, ...]
     why: tuple[str, ...]
-    next_steps: tuple[str, ...] = ()
+    next_steps: tuple[str, ...]
     instrument_type: InstrumentType
     administrator: str
     source_url: str
 
 
-class MatchResult(_Record):
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The match JSON of CONTRACT.md for one proposal (`to_dict()` gives it)."""
+
     proposal_id: str
     matches: tuple[Match, ...]
     partner_regions: tuple[PartnerRegion, ...] = ()
     themes: tuple[str, ...] = ()
     language: str = "nl"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,8 +1,8 @@
 """Settings read once, at the edge (CLI, service), from arguments or MATCHER_* environment variables.
 
-    MATCHER_CORPORA    corpora folder (default: the corpora/ folder next to the package)
-    MATCHER_ARTEFACTS  where built indexes are stored (default: .matcher/ in the current folder)
-    MATCHER_MODEL      encoder name or path (default: use-multilingual-v3)
+MATCHER_CORPORA    corpora folder (default: the corpora/ folder next to the package)
+MATCHER_ARTEFACTS  where built indexes are stored (default: .matcher/ in the current folder)
+MATCHER_MODEL      encoder name or path (default: use-multilingual-v3)
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_NL = frozenset("de het een en van voor met wij we willen zijn is op in te dat die niet ook naar bij onze ons om".split())
+_NL = frozenset(
+    "de het een en van voor met wij we willen zijn is op in te dat die niet ook naar bij onze ons om".split()
+)
 _EN = frozenset("the a an and of for with we want are is on in to that this our us at by be from".split())
 _WORD = re.compile(r"[a-zà-ÿ]+")
 

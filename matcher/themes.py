@@ -20,10 +20,15 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _pattern(keyword: str) -> re.Pattern[str]:
-    kw = re.escape(fold(keyword))
-    # Long keywords may sit inside Dutch compounds ("waterstofelektrolyser"); short ones must start a word.
-    return re.compile(kw if len(keyword) >= 6 else rf"\b{kw}")
+SHORT = 6
+_WORD = re.compile(r"\w+")
+
+
+def _split(keywords: Sequence[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Long keywords may sit inside Dutch compounds ("waterstofelektrolyser"); short ones must start a word."""
+    folded = {fold(k) for k in keywords}
+    short = frozenset(k for k in folded if len(k) < SHORT and k.isalnum())
+    return tuple(sorted(folded - short)), short
 
 
 class ThemeTagger:
@@ -31,12 +36,14 @@ class ThemeTagger:
 
     def __init__(self, themes: Sequence[Theme], theme_vectors: np.ndarray) -> None:
         self.ids = [t.id for t in themes]
-        self.patterns = [[_pattern(k) for k in (t.name, t.name_en, *t.keywords)] for t in themes]
+        self.keywords = [_split((t.name, t.name_en, *t.keywords)) for t in themes]
         self.vectors = theme_vectors
 
     def keyword_hits(self, text: str) -> np.ndarray:
         folded = fold(text)
-        return np.array([sum(bool(p.search(folded)) for p in pats) for pats in self.patterns], dtype=np.float32)
+        prefixes = {w[:n] for w in _WORD.findall(folded) for n in range(1, min(len(w), SHORT - 1) + 1)}
+        hits = [sum(k in folded for k in long) + len(short & prefixes) for long, short in self.keywords]
+        return np.array(hits, dtype=np.float32)
 
     def tag(self, text: str, vector: np.ndarray) -> list[str]:
         """Theme ids, strongest first: by keyword hits, then by cosine to the theme description."""

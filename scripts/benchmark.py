@@ -1,0 +1,87 @@
+"""Benchmark of the matching engine on this machine; prints figures, asserts nothing.
+
+    .venv/bin/python scripts/benchmark.py [--model NAME] [--repeat N] [--texts CSV --column COL]
+
+Reports: index build time (cold, no stored artefacts), warm single-match latency p50/p95, triage throughput
+(match + JSON serialisation) next to the raw encoder throughput on the same texts, and peak memory (max RSS).
+Texts default to the bundled dev cases, repeated; `--texts` reads real proposals from a CSV column instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases, load_encoder
+from matcher.artefacts import build
+
+
+def load_texts(args: argparse.Namespace, settings: Settings) -> list[str]:
+    if args.texts:
+        with Path(args.texts).open(encoding="utf-8") as fh:
+            texts = [row[args.column] for row in csv.DictReader(fh) if row.get(args.column, "").strip()]
+        return texts[: args.limit]
+    corpus = load_corpus(settings.corpora)
+    return [c.text for c in load_dev_cases(settings.dev_cases, corpus)] * args.repeat
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--repeat", type=int, default=4, help="times the dev-case texts are repeated")
+    parser.add_argument("--texts", help="CSV file with proposals")
+    parser.add_argument("--column", default="text")
+    parser.add_argument("--limit", type=int, default=2000)
+    args = parser.parse_args()
+    settings = Settings.from_env(model=args.model)
+    texts = load_texts(args, settings)
+    as_of = dt.date(2026, 11, 30)
+
+    corpus = load_corpus(settings.corpora)
+    encoder = load_encoder(settings.model)
+    encoder.encode(["warm-up"])  # load weights outside the timed build
+    start = time.perf_counter()
+    embeddings = build(corpus, encoder)
+    build_s = time.perf_counter() - start
+    matcher = Matcher(corpus, encoder, embeddings)
+
+    proposals = [Proposal(id=str(i), text=t) for i, t in enumerate(texts)]
+    matcher.match_batch(proposals[:20], as_of=as_of)  # warm caches and threads
+    latencies = []
+    for p in proposals[:200]:
+        t0 = time.perf_counter()
+        matcher.match(p, as_of=as_of)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+
+    t0 = time.perf_counter()
+    encoder.encode(texts)
+    raw_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lines = [json.dumps(r.to_dict(), ensure_ascii=False) for r in matcher.match_batch(proposals, as_of=as_of)]
+    triage_s = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    n = len(texts)
+    print(f"model                      {encoder.name}")
+    print(f"corpus                     {len(corpus.instruments)} instruments, {len(embeddings.passages)} passages")
+    print(f"index build (cold)         {build_s:.2f} s")
+    print(
+        f"single match, warm         p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {p95:.1f} ms ({len(latencies)} runs)"
+    )
+    print(f"raw encoder throughput     {n / raw_s:.1f} texts/s ({n} texts)")
+    print(f"triage throughput          {n / triage_s:.1f} proposals/s ({len(lines)} results, top 10, JSON)")
+    print(f"triage / encoder           {raw_s / triage_s:.0%}")
+    print(f"peak memory (max RSS)      {peak_mb:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

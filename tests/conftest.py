@@ -1,0 +1,183 @@
+"""Shared fixtures: a tiny corpus written in code, with answers known in advance, and a matcher over it.
+
+Instruments of the tiny corpus:
+- nl-waterstof: national grant for hydrogen pilots (electrolysers), SMEs and large firms, TRL 5-7, >= 2 partners
+- nl-scholing: national grant for training employees of SMEs, rolling
+- prov-gelderland-eiwit: Gelderland-only grant for the protein transition, closed since 2025-01-31
+- eu-zorg: EU grant for medical technology, min contribution EUR 500,000 at 70 %
+- rom-oost-lening: ROM loan for start-ups in Gelderland and Overijssel
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from matcher import HashingEncoder, Matcher, load_corpus
+
+SOURCE = {"url": "https://example.org/regeling", "as_of": dt.date(2026, 1, 1)}
+
+THEMES: list[dict[str, Any]] = [
+    {"id": "energy", "name": "Energie", "name_en": "Energy", "keywords": ["waterstof", "elektrolyser", "hydrogen"]},
+    {
+        "id": "human-capital",
+        "name": "Scholing",
+        "name_en": "Skills",
+        "priority": True,
+        "keywords": ["scholing", "opleiding", "training"],
+    },
+    {"id": "agrifood", "name": "Agrifood", "name_en": "Agrifood", "keywords": ["eiwit", "plantaardig", "protein"]},
+    {"id": "health-medtech", "name": "Zorg", "name_en": "Health", "keywords": ["medische", "zorg", "medical"]},
+    {"id": "finance-scaleup", "name": "Financiering", "name_en": "Finance", "keywords": ["lening", "loan"]},
+]
+
+
+def instrument(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "level": "national",
+        "administrator": "RVO",
+        "regions": ["NL"],
+        "applicant_types": ["sme"],
+        "instrument_type": "grant",
+        "criteria": ["Het project wordt in Nederland uitgevoerd."],
+        "source": SOURCE,
+    }
+    return base | fields
+
+
+INSTRUMENTS: list[dict[str, Any]] = [
+    instrument(
+        id="nl-waterstof",
+        name="Waterstofpilots",
+        applicant_types=["sme", "large_enterprise"],
+        themes=["energy"],
+        summary="Subsidie voor pilots met waterstof en elektrolysers die CO2-uitstoot verminderen.",
+        criteria=["Minimaal twee partners werken samen aan een waterstofpilot.", "De techniek is getest in een lab."],
+        keywords=["waterstof", "elektrolyser", "hydrogen pilot"],
+        min_partners=2,
+        trl_min=5,
+        trl_max=7,
+        status="rolling",
+    ),
+    instrument(
+        id="nl-scholing",
+        name="Scholingssubsidie mkb",
+        themes=["human-capital"],
+        summary="Subsidie voor opleiding en scholing van werknemers in het mkb, zodat zij blijven leren.",
+        keywords=["scholing", "opleiding", "training employees"],
+        status="rolling",
+    ),
+    instrument(
+        id="prov-gelderland-eiwit",
+        name="Eiwittransitie Gelderland",
+        level="provincial",
+        administrator="Provincie Gelderland",
+        regions=["NL-GE"],
+        themes=["agrifood"],
+        summary="Subsidie voor Gelderse bedrijven die plantaardige eiwitten en vleesvervangers ontwikkelen.",
+        keywords=["eiwit", "plantaardig", "vleesvervanger"],
+        opens=dt.date(2024, 2, 1),
+        closes=dt.date(2025, 1, 31),
+        status="closed",
+    ),
+    instrument(
+        id="eu-zorg",
+        name="EU Medtech",
+        level="eu",
+        administrator="Europese Commissie",
+        regions=["EU"],
+        applicant_types=["sme", "startup", "knowledge_institution"],
+        themes=["health-medtech"],
+        summary="Europese subsidie voor medische technologie en innovatie in de zorg.",
+        summary_en="European grant for medical technology and innovation in healthcare.",
+        keywords=["medische technologie", "medical device", "zorg"],
+        funding_rate=0.7,
+        min_amount_eur=500_000,
+        max_amount_eur=2_500_000,
+    ),
+    instrument(
+        id="rom-oost-lening",
+        name="Startlening Oost",
+        level="regional",
+        administrator="Oost NL",
+        regions=["NL-GE", "NL-OV"],
+        applicant_types=["startup"],
+        instrument_type="loan",
+        themes=["finance-scaleup"],
+        summary="Lening voor jonge start-ups in Gelderland en Overijssel die willen groeien.",
+        keywords=["lening", "start-up", "groeikapitaal"],
+        status="rolling",
+    ),
+]
+
+REGIONS: dict[str, Any] = {
+    "regions": [
+        {
+            "code": "NL-GE",
+            "name": "Gelderland",
+            "landsdeel": "Oost",
+            "interreg_programmes": [],
+            "clusters": ["Foodvalley: plantaardige eiwitten en voeding"],
+            "themes": ["agrifood", "health-medtech"],
+            "summary": "Provincie met Foodvalley en zorginnovatie.",
+            "source": SOURCE,
+        },
+        {
+            "code": "NL-GR",
+            "name": "Groningen",
+            "landsdeel": "Noord",
+            "clusters": ["Waterstofvallei: elektrolysers en groene waterstof"],
+            "themes": ["energy"],
+            "summary": "Provincie met een waterstofcluster.",
+            "source": SOURCE,
+        },
+        {
+            "code": "NL-ZH",
+            "name": "Zuid-Holland",
+            "landsdeel": "West",
+            "clusters": ["Haven Rotterdam: waterstofimport"],
+            "themes": ["energy"],
+            "summary": "Provincie met de Rotterdamse haven.",
+            "source": SOURCE,
+        },
+    ],
+    "collaborations": [
+        {
+            "id": "noord-waterstof",
+            "name": "Waterstof Noord en West",
+            "regions": ["NL-GR", "NL-ZH"],
+            "themes": ["energy"],
+            "summary": "Samenwerking rond waterstof.",
+            "source": SOURCE,
+        }
+    ],
+}
+
+
+def write_corpus(root: Path, instruments: list[dict[str, Any]] | None = None) -> Path:
+    (root / "instruments").mkdir(parents=True, exist_ok=True)
+    (root / "themes.yaml").write_text(yaml.safe_dump(THEMES, allow_unicode=True))
+    (root / "regions.yaml").write_text(yaml.safe_dump(REGIONS, allow_unicode=True))
+    data = INSTRUMENTS if instruments is None else instruments
+    (root / "instruments" / "tiny.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return root
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpora")
+
+
+@pytest.fixture(scope="session")
+def tiny_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    root = write_corpus(tmp_path_factory.mktemp("tiny") / "corpora")
+    return Matcher.build(load_corpus(root), HashingEncoder())
+
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "corpora"
+SHARED = REPO.parent / "shared"

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from matcher.cli import main
+
+
+@pytest.fixture
+def run(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    def invoke(*args: str) -> tuple[int, str, str]:
+        base = ["--corpora", str(corpus_dir), "--model", "hashing", "--artefacts", str(tmp_path / "art")]
+        try:
+            code = main([args[0], *base, *args[1:]])
+        except SystemExit as exc:  # argparse exits 2 on bad arguments
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_match_json_follows_the_contract(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("match", "Wij bouwen een waterstof pilot", "--region", "NL-GR", "--json", "--top", "3")
+    assert code == 0
+    data = json.loads(out)
+    assert data["proposal_id"] == "p1"
+    assert [m["instrument_id"] for m in data["matches"]][0] == "nl-waterstof"
+    first = data["matches"][0]
+    assert set(first) >= {"instrument_id", "name", "level", "regions", "score", "eligibility", "checks", "why"}
+    assert {c["criterion"] for c in first["checks"]} == {"region", "applicant_type", "trl", "partners", "deadline"}
+
+
+def test_match_table_is_readable(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("match", "Scholing van werknemers", "--top", "2")
+    assert code == 0
+    assert "nl-scholing" in out.splitlines()[3]
+    assert "Partnerregio's:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["match", ""], "field 'text': value is empty"),
+        (["match", "   "], "field 'text': value is empty"),
+        (["match", "x" * 20_001], "at most 20000"),
+        (["match", "x", "--region", "NL-XX"], "unknown region 'NL-XX'"),
+        (["match", "x", "--applicant-type", "bakker"], "invalid choice: 'bakker'"),
+        (["match", "x", "--budget", "-5"], "budget '-5' must be a non-negative amount"),
+        (["match", "x", "--budget", "veel"], "budget 'veel' is not a number"),
+        (["match", "x", "--trl", "10"], "TRL '10' must be between 1 and 9"),
+        (["match", "x", "--as-of", "morgen"], "date 'morgen' is not YYYY-MM-DD"),
+        (["instruments", "nl-bestaat-niet"], "unknown instrument id 'nl-bestaat-niet'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(run, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(*args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert out == ""
+
+
+def test_triage_writes_one_line_per_row_in_order(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.csv"
+    src.write_text("id,text,region\nb,Scholing van personeel,NL-GE\na,Waterstof pilot,\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code, _, err = run("triage", str(src), "--output", str(out), "--top", "2")
+    assert code == 0, err
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["proposal_id"] for x in lines] == ["b", "a"]
+    assert [len(x["matches"]) for x in lines] == [2, 2]
+
+
+def test_triage_bad_row_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "ok"}\n{"text": "ok", "trl": 0}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code, _, err = run("triage", str(src), "--output", str(out))
+    assert code == 2
+    assert "row 2 (line 2): field 'trl': value 0" in err
+    assert not out.exists()
+
+
+def test_triage_missing_input(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("triage", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "o.jsonl"))
+    assert (code, err.strip()) == (2, f"matcher: error: {tmp_path / 'nope.csv'}: input file not found")
+
+
+def test_validate_build_and_instruments(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("validate")
+    assert code == 0 and out.startswith(
+        "ok: 5 instruments (eu 1, national 2, provincial 1, regional 1), 5 themes, 3 regions"
+    )
+    code, out, _ = run("build")
+    assert code == 0 and "of 5 instruments, model hashing, dim 256" in out
+    code, out, _ = run("instruments", "--region", "NL-OV")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
+        "nl-waterstof",
+        "nl-scholing",
+        "eu-zorg",
+        "rom-oost-lening",
+    ]
+    code, out, _ = run("instruments", "eu-zorg", "--json")
+    assert code == 0 and json.loads(out)["min_amount_eur"] == 500000
+
+
+def test_validate_reports_corpus_errors(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    (corpus_dir / "instruments" / "bad.yaml").write_text("- id: nl-x\n  name: X\n")
+    code, _, err = run("validate")
+    assert code == 2
+    assert "bad.yaml:1: record 1 (id nl-x): field 'level': value {...}: Field required" in err

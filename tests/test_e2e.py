@@ -1,0 +1,90 @@
+"""End to end: the real `matcher` command on the bundled corpora with the real default model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import SHARED
+
+MATCHER = shutil.which("matcher", path=str(Path(sys.executable).parent)) or "matcher"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    art = tmp_path_factory.mktemp("artefacts")
+    return {**os.environ, "MATCHER_ARTEFACTS": str(art), "MATCHER_MODEL": "use-multilingual-v3"}
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MATCHER, *args], capture_output=True, text=True, env=env, input=stdin, timeout=600)
+
+
+def test_validate_bundled(env: dict[str, str]) -> None:
+    proc = run(env, "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: ")
+
+
+def test_match_dutch_proposal_from_stdin(env: dict[str, str]) -> None:
+    text = "Wij willen zonnepanelen en een warmtepomp op ons bedrijfspand zetten en zoeken een fiscale regeling."
+    proc = run(env, "match", "-", "--region", "NL-GE", "--applicant-type", "sme", "--json", stdin=text)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    top5 = [m["instrument_id"] for m in data["matches"][:5]]
+    assert "nl-eia" in top5
+    assert data["language"] == "nl"
+    assert all(p["region"] != "NL-GE" for p in data["partner_regions"])
+
+
+def test_triage_jsonl_in_order(env: dict[str, str], tmp_path: Path) -> None:
+    rows = [
+        {"id": "r1", "text": "Omscholing van werknemers in de bouw naar banen in de energietransitie."},
+        {
+            "id": "r2",
+            "text": "A start-up wants a loan to test whether its medical device idea is feasible.",
+            "applicant_type": "startup",
+        },
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    proc = run(env, "triage", str(src), "--output", str(out), "--top", "5")
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["proposal_id"] for r in results] == ["r1", "r2"]
+    assert all(len(r["matches"]) == 5 for r in results)
+
+
+def test_bad_input_exits_2_without_traceback(env: dict[str, str], tmp_path: Path) -> None:
+    proc = run(env, "match", "x", "--trl", "0")
+    assert proc.returncode == 2 and "TRL '0' must be between 1 and 9" in proc.stderr
+    src = tmp_path / "bad.csv"
+    src.write_text("text,budget_eur\nok,-1\n")
+    proc = run(env, "triage", str(src), "--output", str(tmp_path / "o.jsonl"))
+    assert proc.returncode == 2 and "row 1: field 'budget_eur': value '-1'" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.skipif(not (SHARED / "tools" / "check_contract.py").exists(), reason="../shared/tools is absent")
+def test_shared_contract_check(env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "check_contract.py"), MATCHER], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "contract ok" in proc.stdout
+
+
+def test_evaluate_engine_beats_both_baselines(env: dict[str, str]) -> None:
+    proc = run(env, "evaluate")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2:6] for line in proc.stdout.splitlines()[3:]}
+    ndcg = {name: float(cells[3]) for name, cells in rows.items()}
+    assert ndcg["hybrid (engine)"] > ndcg["lexical only"]
+    assert ndcg["hybrid (engine)"] > ndcg["dense only"]

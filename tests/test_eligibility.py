@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from matcher.eligibility import check_all, overall
+from matcher.records import Instrument, Proposal
+
+from .conftest import INSTRUMENTS
+
+TODAY = dt.date(2026, 11, 30)
+BY_ID = {i["id"]: Instrument.model_validate(i) for i in INSTRUMENTS}
+
+
+def statuses(inst_id: str, **prop: object) -> dict[str, str]:
+    proposal = Proposal(text="project", **prop)  # type: ignore[arg-type]
+    return {c.criterion: c.status for c in check_all(BY_ID[inst_id], proposal, TODAY)}
+
+
+def test_nothing_known_gives_unknown_for_stated_conditions_only() -> None:
+    assert statuses("nl-waterstof") == {
+        "region": "unknown",
+        "applicant_type": "unknown",
+        "trl": "unknown",
+        "partners": "unknown",
+        "deadline": "met",
+    }
+    assert statuses("nl-scholing") == {"region": "unknown", "applicant_type": "unknown", "deadline": "met"}
+
+
+def test_everything_met_is_eligible() -> None:
+    proposal = Proposal(text="x", region="NL-GR", applicant_type="sme", trl=6, partners=3)
+    checks = check_all(BY_ID["nl-waterstof"], proposal, TODAY)
+    assert overall(checks) == "eligible"
+
+
+@pytest.mark.parametrize(
+    ("inst_id", "prop", "criterion"),
+    [
+        ("prov-gelderland-eiwit", {"region": "NL-GR"}, "region"),
+        ("nl-waterstof", {"applicant_type": "nonprofit"}, "applicant_type"),
+        ("nl-waterstof", {"trl": 3}, "trl"),
+        ("nl-waterstof", {"trl": 8}, "trl"),
+        ("nl-waterstof", {"partners": 1}, "partners"),
+        ("eu-zorg", {"budget_eur": 500_000}, "budget"),  # 70 % of 500k = 350k < 500k minimum
+        ("prov-gelderland-eiwit", {}, "deadline"),  # closed scheme, deadline passed
+        ("rom-oost-lening", {"applicant_type": "sme"}, "applicant_type"),
+    ],
+)
+def test_each_miss_makes_the_instrument_ineligible(inst_id: str, prop: dict[str, object], criterion: str) -> None:
+    assert statuses(inst_id, **prop)[criterion] == "missed"
+    checks = check_all(BY_ID[inst_id], Proposal(text="x", **prop), TODAY)  # type: ignore[arg-type]
+    assert overall(checks) == "ineligible"
+
+
+def test_region_rules() -> None:
+    assert statuses("nl-scholing", region="NL-LI")["region"] == "met"
+    assert statuses("nl-scholing", region="BE-VLG")["region"] == "missed"
+    assert statuses("eu-zorg", region="BE-VLG")["region"] == "met"
+    assert statuses("prov-gelderland-eiwit", region="NL-GE")["region"] == "met"
+
+
+def test_startup_counts_as_sme_but_not_the_reverse() -> None:
+    assert statuses("nl-scholing", applicant_type="startup")["applicant_type"] == "met"
+    assert statuses("rom-oost-lening", applicant_type="sme")["applicant_type"] == "missed"
+
+
+def test_budget_large_enough_is_met_and_cap_is_explained() -> None:
+    proposal = Proposal(text="x", budget_eur=10_000_000)
+    check = next(c for c in check_all(BY_ID["eu-zorg"], proposal, TODAY) if c.criterion == "budget")
+    assert (check.status, check.detail) == ("met", "Bijdrage begrensd op € 2.500.000 van € 10.000.000")
+
+
+def test_deadline_before_opening_and_in_window() -> None:
+    inst = BY_ID["prov-gelderland-eiwit"]
+    early = check_all(inst, Proposal(text="x"), dt.date(2024, 1, 1))
+    during = check_all(inst, Proposal(text="x"), dt.date(2024, 6, 1))
+    assert [c.status for c in early if c.criterion == "deadline"] == ["unknown"]
+    assert [c.detail for c in during if c.criterion == "deadline"] == ["Open tot 2025-01-31"]
+
+
+def test_past_round_of_a_recurring_scheme_is_unknown_not_missed() -> None:
+    data = {**INSTRUMENTS[1], "status": "open", "closes": dt.date(2025, 3, 1)}
+    checks = check_all(Instrument.model_validate(data), Proposal(text="x"), TODAY, lang="en")
+    assert [(c.status, c.detail) for c in checks if c.criterion == "deadline"] == [
+        ("unknown", "Last known round closed on 2025-03-01; check for a new round")
+    ]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from matcher import Matcher, Proposal
+
+TODAY = dt.date(2026, 11, 30)
+
+
+def ids(m: Matcher, text: str, **fields: object) -> list[str]:
+    result = m.match(Proposal(text=text, **fields), top_k=5, as_of=TODAY)  # type: ignore[arg-type]
+    return [x.instrument_id for x in result.matches]
+
+
+def test_each_proposal_finds_its_instrument_first(tiny_matcher: Matcher) -> None:
+    assert ids(tiny_matcher, "Wij bouwen een waterstof pilot met een elektrolyser")[0] == "nl-waterstof"
+    assert ids(tiny_matcher, "Scholing en opleiding van onze werknemers")[0] == "nl-scholing"
+    assert ids(tiny_matcher, "Medische technologie voor de zorg")[0] == "eu-zorg"
+
+
+def test_ineligible_instruments_rank_after_all_others(tiny_matcher: Matcher) -> None:
+    # The protein scheme fits the text best but is closed and Gelderland-only.
+    result = tiny_matcher.match(
+        Proposal(text="plantaardige eiwitten en vleesvervangers", region="NL-GR"), top_k=5, as_of=TODAY
+    )
+    got = [(m.instrument_id, m.eligibility) for m in result.matches]
+    assert got[-2:] == [("prov-gelderland-eiwit", "ineligible"), ("rom-oost-lening", "ineligible")]
+    assert all(e != "ineligible" for _, e in got[:-2])
+    eiwit = result.matches[-2]
+    assert [c.status for c in eiwit.checks if c.criterion in ("region", "deadline")] == ["missed", "missed"]
+
+
+def test_scores_are_sorted_within_eligibility_groups_and_bounded(tiny_matcher: Matcher) -> None:
+    result = tiny_matcher.match(Proposal(text="lening voor een start-up met waterstof"), top_k=5, as_of=TODAY)
+    open_scores = [m.score for m in result.matches if m.eligibility != "ineligible"]
+    assert open_scores == sorted(open_scores, reverse=True)
+    assert all(0.0 <= m.score <= 1.0 for m in result.matches)
+
+
+def test_match_is_a_batch_of_one_and_deterministic(tiny_matcher: Matcher) -> None:
+    p = Proposal(id="x", text="opleiding van personeel in de zorg", region="NL-GE", applicant_type="sme")
+    single = tiny_matcher.match(p, as_of=TODAY)
+    batch = tiny_matcher.match_batch([Proposal(id="y", text="waterstof"), p], as_of=TODAY)
+    assert batch[1] == single
+    assert tiny_matcher.match(p, as_of=TODAY) == single
+
+
+def test_why_lines_name_themes_passage_and_missing_information(tiny_matcher: Matcher) -> None:
+    result = tiny_matcher.match(
+        Proposal(text="Wij bouwen een waterstof pilot met een elektrolyser"), top_k=1, as_of=TODAY
+    )
+    top = result.matches[0]
+    assert top.why[0] == "Gedeelde thema's: Energie"
+    assert top.why[1].startswith('Sluit het best aan bij: "')
+    assert top.why[-1] == (
+        "Ontbreekt om geschiktheid te bepalen: regio (--region), type aanvrager (--applicant-type), "
+        "technologische rijpheid (--trl), aantal partners (--partners)"
+    )
+    assert top.eligibility == "unknown"
+
+
+def test_english_proposals_get_english_explanations(tiny_matcher: Matcher) -> None:
+    result = tiny_matcher.match(
+        Proposal(text="We want a loan for our start-up and we are growing"), top_k=1, as_of=TODAY
+    )
+    assert result.language == "en"
+    assert any(w.startswith("Closest part of the scheme") for w in result.matches[0].why)
+
+
+def test_top_k_limits_the_list(tiny_matcher: Matcher) -> None:
+    assert len(tiny_matcher.match(Proposal(text="waterstof"), top_k=2, as_of=TODAY).matches) == 2
+    assert len(tiny_matcher.match(Proposal(text="waterstof"), top_k=50, as_of=TODAY).matches) == 5
+
+
+def test_partner_regions_exclude_own_region_and_cite_evidence(tiny_matcher: Matcher) -> None:
+    result = tiny_matcher.match(Proposal(text="waterstof elektrolyser", region="NL-GR"), as_of=TODAY)
+    regions = [p.region for p in result.partner_regions]
+    assert "NL-GR" not in regions
+    assert regions[0] == "NL-ZH"
+    assert "Samenwerking uit het Herstelplan: Waterstof Noord en West" in result.partner_regions[0].why
+
+
+def test_modes_rank_differently_but_return_all(tiny_matcher: Matcher) -> None:
+    p = [Proposal(text="waterstof pilot")]
+    for mode in ("hybrid", "dense", "lexical"):
+        res = tiny_matcher.match_batch(p, top_k=5, as_of=TODAY, mode=mode)  # type: ignore[arg-type]
+        assert sorted(m.instrument_id for m in res[0].matches) == sorted(i.id for i in tiny_matcher.instruments)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from matcher.errors import NotBuiltError
+from matcher.lexical import LexicalScorer
+
+DOCS = ["subsidie voor waterstof en elektrolysers", "lening voor start-ups", "scholing van personeel in de zorg"]
+
+
+def test_compound_words_match_their_parts() -> None:
+    scores = LexicalScorer().fit(DOCS).score(["waterstofelektrolyser voor de haven"])
+    assert scores.shape == (1, 3)
+    assert int(scores.argmax()) == 0
+
+
+def test_scores_are_deterministic_and_bounded() -> None:
+    scorer = LexicalScorer().fit(DOCS)
+    a = scorer.score(["zorgpersoneel opleiden", "startende ondernemer zoekt krediet"])
+    b = scorer.score(["zorgpersoneel opleiden", "startende ondernemer zoekt krediet"])
+    assert (a == b).all()
+    assert a.min() >= 0 and a.max() <= 1
+    assert [int(x) for x in a.argmax(axis=1)] == [2, 1]
+
+
+def test_shared_terms_name_the_overlap() -> None:
+    scorer = LexicalScorer().fit(DOCS)
+    assert scorer.shared_terms("wij zoeken een lening voor onze start-ups", 1) == ["lening", "start-ups"]
+
+
+def test_use_before_fit_raises_with_advice() -> None:
+    with pytest.raises(NotBuiltError, match=r"call fit\(documents\) first"):
+        LexicalScorer().score(["x"])

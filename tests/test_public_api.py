@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import inspect
+
+import matcher
+
+
+def test_all_is_complete_and_importable() -> None:
+    public = {
+        name
+        for name, obj in vars(matcher).items()
+        if not name.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
+    }
+    assert public <= set(matcher.__all__)
+    for name in matcher.__all__:
+        assert hasattr(matcher, name)
+
+
+def test_every_cli_command_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    from matcher.cli import COMMANDS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for command in COMMANDS:
+        assert f"matcher {command}" in readme, command
