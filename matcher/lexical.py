@@ -10,6 +10,7 @@ n-grams with "waterstof" and "elektrolyser". The score is the mean of the word a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,31 @@ STOP_WORDS: frozenset[str] = frozenset(
     them they this to was we will with would you your
     """.split()
 )
+
+
+def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
+    """Same result as `vectorizer.transform(texts)` for a fitted sublinear, l2-normalised TfidfVectorizer.
+
+    sklearn's transform validates its input on every call, which costs milliseconds per single query; this uses
+    the fitted analyzer, vocabulary and idf directly.
+    """
+    analyze = vectorizer.build_analyzer()
+    vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        counts = Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None)
+        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weights = (1.0 + np.log(tf)) * idf[cols]
+        norm = float(np.sqrt(weights @ weights))
+        order = np.argsort(cols)
+        indices.append(cols[order])
+        values.append(weights[order] / norm if norm > 0 else weights[order])
+        indptr.append(indptr[-1] + len(cols))
+    shape = (len(texts), len(vocabulary))
+    if not indices:
+        return sparse.csr_matrix(shape, dtype=np.float64)
+    return sparse.csr_matrix((np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=shape)
 
 
 class LexicalScorer:
@@ -54,6 +80,9 @@ class LexicalScorer:
         self.word_docs_ = self.word_.fit_transform(documents)
         self.char_docs_ = self.char_.fit_transform(documents)
         self.word_names_ = self.word_.get_feature_names_out()
+        # Transposed once here: a product with `.T` would convert the matrix on every query.
+        self.word_docs_t_ = sparse.csr_matrix(self.word_docs_.T)
+        self.char_docs_t_ = sparse.csr_matrix(self.char_docs_.T)
         docs = sparse.csr_matrix(self.word_docs_)
         self.doc_terms_ = [
             dict(zip(docs.indices[a:b].tolist(), docs.data[a:b].tolist(), strict=True))
@@ -68,11 +97,11 @@ class LexicalScorer:
     def transform(self, queries: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Word and character TF-IDF rows of the queries (reuse them for `score_rows` and `shared_terms`)."""
         self._require_fit()
-        return sparse.csr_matrix(self.word_.transform(queries)), sparse.csr_matrix(self.char_.transform(queries))
+        return tfidf_rows(self.word_, queries), tfidf_rows(self.char_, queries)
 
     def score_rows(self, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> np.ndarray:
         word, char = rows
-        total = (word @ self.word_docs_.T + char @ self.char_docs_.T) * 0.5
+        total = (word @ self.word_docs_t_ + char @ self.char_docs_t_) * 0.5
         return np.asarray(total.todense(), dtype=np.float32)
 
     def score(self, queries: Sequence[str]) -> np.ndarray:

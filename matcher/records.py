@@ -6,7 +6,7 @@ Corpus records reject unknown fields so a typo in a YAML file is reported instea
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -217,4 +217,29 @@ class MatchResult:
     language: str = "nl"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON-ready dict (lists, not tuples); shallow and fast, unlike `dataclasses.asdict`."""
+        return {
+            "proposal_id": self.proposal_id,
+            "matches": [
+                {
+                    "instrument_id": m.instrument_id,
+                    "name": m.name,
+                    "level": m.level,
+                    "regions": list(m.regions),
+                    "score": m.score,
+                    "eligibility": m.eligibility,
+                    "checks": [{"criterion": c.criterion, "status": c.status, "detail": c.detail} for c in m.checks],
+                    "why": list(m.why),
+                    "next_steps": list(m.next_steps),
+                    "instrument_type": m.instrument_type,
+                    "administrator": m.administrator,
+                    "source_url": m.source_url,
+                }
+                for m in self.matches
+            ],
+            "partner_regions": [
+                {"region": p.region, "name": p.name, "score": p.score, "why": list(p.why)} for p in self.partner_regions
+            ],
+            "themes": list(self.themes),
+            "language": self.language,
+        }

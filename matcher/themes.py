@@ -16,7 +16,10 @@ DENSE_MARGIN = 0.05  # themes within this cosine of the best one count as well
 
 def fold(text: str) -> str:
     """Lowercase and strip accents: 'Fryslân' -> 'fryslan'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

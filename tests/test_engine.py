@@ -85,3 +85,12 @@ def test_modes_rank_differently_but_return_all(tiny_matcher: Matcher) -> None:
     for mode in ("hybrid", "dense", "lexical"):
         res = tiny_matcher.match_batch(p, top_k=5, as_of=TODAY, mode=mode)  # type: ignore[arg-type]
         assert sorted(m.instrument_id for m in res[0].matches) == sorted(i.id for i in tiny_matcher.instruments)
+
+
+def test_to_dict_equals_the_generic_conversion(tiny_matcher: Matcher) -> None:
+    import dataclasses
+    import json
+
+    result = tiny_matcher.match(Proposal(text="waterstof pilot", region="NL-GR"), as_of=TODAY)
+    generic = json.loads(json.dumps(dataclasses.asdict(result)))
+    assert result.to_dict() == generic

@@ -53,3 +53,16 @@ def test_fused_scores_stay_in_unit_interval(dense: np.ndarray, lexical: np.ndarr
     out = absolute_scores(fuse(dense, np.abs(lexical), None, dense_weight=weight), dense, reference=0.5)
     assert out.min() >= 0.0
     assert out.max() <= 1.0 + 1e-9
+
+
+@given(
+    arrays(np.float32, (2, 9), elements=st.floats(-1, 1, width=32)),
+    st.lists(st.integers(-1, 3), min_size=9, max_size=9),
+)
+def test_owner_max_agrees_with_a_plain_loop(scores: np.ndarray, owners: list[int]) -> None:
+    owner_of = np.array(owners)
+    expected = np.full((2, 4), -1.0, dtype=np.float32)
+    for o in range(4):
+        if (owner_of == o).any():
+            expected[:, o] = scores[:, owner_of == o].max(axis=1)
+    np.testing.assert_allclose(owner_max(scores, owner_of, 4), expected)

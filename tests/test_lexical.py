@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from matcher.errors import NotBuiltError
-from matcher.lexical import LexicalScorer
+from matcher.lexical import LexicalScorer, tfidf_rows
 
 DOCS = ["subsidie voor waterstof en elektrolysers", "lening voor start-ups", "scholing van personeel in de zorg"]
 
@@ -31,3 +32,11 @@ def test_shared_terms_name_the_overlap() -> None:
 def test_use_before_fit_raises_with_advice() -> None:
     with pytest.raises(NotBuiltError, match=r"call fit\(documents\) first"):
         LexicalScorer().score(["x"])
+
+
+def test_fast_rows_equal_sklearn_transform() -> None:
+    scorer = LexicalScorer().fit(DOCS)
+    queries = ["Waterstof-elektrolysers voor de haven!", "", "onbekende woorden zonder overlap", "lening lening lening"]
+    for vectorizer in (scorer.word_, scorer.char_):
+        fast = tfidf_rows(vectorizer, queries).toarray()
+        np.testing.assert_allclose(fast, vectorizer.transform(queries).toarray(), atol=1e-12)
