@@ -215,6 +215,7 @@ class MatchResult:
     partner_regions: tuple[PartnerRegion, ...] = ()
     themes: tuple[str, ...] = ()
     language: str = "nl"
+    flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (lists, not tuples); shallow and fast, unlike `dataclasses.asdict`."""
@@ -242,4 +243,5 @@ class MatchResult:
             ],
             "themes": list(self.themes),
             "language": self.language,
+            "flags": list(self.flags),
         }

@@ -12,6 +12,7 @@ from .records import Theme
 
 MAX_THEMES = 4
 DENSE_MARGIN = 0.05  # themes within this cosine of the best one count as well
+DENSE_FLOOR = 0.3  # ... but only when the best one reaches this share of the corpus reference cosine
 
 
 def fold(text: str) -> str:
@@ -37,10 +38,11 @@ def _split(keywords: Sequence[str]) -> tuple[tuple[str, ...], frozenset[str]]:
 class ThemeTagger:
     """Tags texts with theme ids. Keyword patterns are compiled once per taxonomy."""
 
-    def __init__(self, themes: Sequence[Theme], theme_vectors: np.ndarray) -> None:
+    def __init__(self, themes: Sequence[Theme], theme_vectors: np.ndarray, reference: float = 0.5) -> None:
         self.ids = [t.id for t in themes]
         self.keywords = [_split((t.name, t.name_en, *t.keywords)) for t in themes]
         self.vectors = theme_vectors
+        self.floor = DENSE_FLOOR * reference
 
     def keyword_hits(self, text: str) -> np.ndarray:
         folded = fold(text)
@@ -52,7 +54,9 @@ class ThemeTagger:
         """Theme ids, strongest first: by keyword hits, then by cosine to the theme description."""
         dense = self.vectors @ vector
         hits = self.keyword_hits(text)
-        chosen = set(np.flatnonzero(hits > 0)) | set(np.flatnonzero(dense >= dense.max() - DENSE_MARGIN))
+        chosen = set(np.flatnonzero(hits > 0))
+        if len(dense) and dense.max() >= self.floor:  # nonsense text gets no theme from embeddings alone
+            chosen |= set(np.flatnonzero(dense >= dense.max() - DENSE_MARGIN))
         ranked = sorted(chosen, key=lambda i: (-hits[i], -dense[i]))
         return [self.ids[i] for i in ranked[:MAX_THEMES]]
 

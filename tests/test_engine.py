@@ -94,3 +94,10 @@ def test_to_dict_equals_the_generic_conversion(tiny_matcher: Matcher) -> None:
     result = tiny_matcher.match(Proposal(text="waterstof pilot", region="NL-GR"), as_of=TODAY)
     generic = json.loads(json.dumps(dataclasses.asdict(result)))
     assert result.to_dict() == generic
+
+
+def test_flags_tell_an_adviser_what_to_look_at(tiny_matcher: Matcher) -> None:
+    full = Proposal(text="waterstof pilot elektrolyser", region="NL-GR", applicant_type="sme", budget_eur=500_000)
+    assert tiny_matcher.match(full, as_of=TODAY).flags == ()
+    nothing = tiny_matcher.match(Proposal(text="qqq zzz", region="BE-WAL", applicant_type="public_body"), as_of=TODAY)
+    assert nothing.flags == ("weak_match", "no_eligible_match", "missing_budget")
