@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpora", type=Path, help="corpora folder (default: bundled corpora/, or $MATCHER_CORPORA)")
     common.add_argument("--model", help="encoder name or path (default: use-multilingual-v3, or $MATCHER_MODEL)")
-    common.add_argument("--artefacts", type=Path, help="folder for built indexes (default: .matcher/)")
+    common.add_argument("--artefacts", type=Path, help="folder for built indexes (default: ~/.cache/regio-matcher)")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
 
     parser = argparse.ArgumentParser(prog="matcher", description="Match project proposals to funding instruments.")
