@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path, write_bytes
 from .corpus import Corpus
 from .encoders import Encoder
 from .index import VectorIndex
@@ -37,20 +36,6 @@ class Embeddings:
     region_vectors: np.ndarray
     reference: float  # typical cosine between two descriptions of the same instrument
     manifest: dict[str, Any]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _reference_cosine(passages: list[Passage], vectors: np.ndarray) -> float:
@@ -97,17 +82,17 @@ def build(corpus: Corpus, encoder: Encoder) -> Embeddings:
 
 def save(emb: Embeddings, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    # Invalidate first: a crash before the new manifest is written leaves a folder that will be rebuilt.
+    (folder / "manifest.json").unlink(missing_ok=True)
     emb.index.save(folder / "passages.faiss")
     meta = {
         "passages": [[p.owner, p.kind, p.text] for p in emb.passages],
         "region_passages": [[p.owner, p.kind, p.text] for p in emb.region_passages],
     }
-    _atomic_write(folder / "passages.json", json.dumps(meta, ensure_ascii=False).encode())
-    with tempfile.TemporaryFile() as buf:
-        np.savez(buf, themes=emb.theme_vectors, regions=emb.region_vectors)
-        buf.seek(0)
-        _atomic_write(folder / "vectors.npz", buf.read())
-    _atomic_write(folder / "manifest.json", json.dumps(emb.manifest, indent=2).encode())
+    write_bytes(folder / "passages.json", json.dumps(meta, ensure_ascii=False).encode())
+    with atomic_path(folder / "vectors.npz") as tmp, tmp.open("wb") as fh:
+        np.savez(fh, themes=emb.theme_vectors, regions=emb.region_vectors)
+    write_bytes(folder / "manifest.json", json.dumps(emb.manifest, indent=2).encode())
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -8,14 +8,13 @@ The index owns the id array: callers pass and get string ids, never faiss positi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import CorpusError
 
 
@@ -67,14 +66,8 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         """Write the faiss index atomically (temp file in the same folder, then rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
-        try:
-            faiss.write_index(self._index, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp:
+            faiss.write_index(self._index, str(tmp))
 
     @classmethod
     def load(cls, path: Path, ids: Sequence[str]) -> VectorIndex:
