@@ -212,10 +212,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instrument_line(inst: Instrument) -> str:
-    return (
-        f"{inst.id:<44} {inst.level:<10} {inst.instrument_type:<9} {','.join(inst.regions)[:28]:<28} {inst.name[:60]}"
-    )
+def _instrument_line(inst: Instrument, width: int) -> str:
+    regions = ",".join(inst.regions)[:28]
+    return f"{inst.id:<{width}} {inst.level:<10} {inst.instrument_type:<9} {regions:<28} {inst.name[:60]}"
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
@@ -245,7 +244,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
     else:
-        print("\n".join(_instrument_line(i) for i in chosen))
+        width = max((len(i.id) for i in chosen), default=10)
+        print("\n".join(_instrument_line(i, width) for i in chosen))
         print(f"{len(chosen)} instruments", file=sys.stderr)
     return 0
 

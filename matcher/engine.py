@@ -187,7 +187,7 @@ class Matcher:
             self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, lang)
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
-        partners = self.partners.suggest(themes, scores.vectors[row], prop.region, names, lang)
+        partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region, names, lang)
         return MatchResult(
             proposal_id=prop.id,
             matches=tuple(matches),

@@ -1,14 +1,16 @@
 """Partner regions: which other regions fit a proposal, with evidence.
 
 Each candidate region (provinces and neighbour regions, never the applicant's own) is scored from
+- the proposal naming the region or its country ("met een Vlaamse partner", "German suppliers"),
 - theme overlap between the proposal and the region's strongest themes,
 - the Herstelplan collaborations the region takes part in on the proposal's themes,
 - the closest of its clusters and strengths to the proposal text (dense cosine),
-- programmes it shares with the applicant's region (Interreg, EFRO).
+- cross-border programmes it shares with the applicant's region, and whether it borders it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,9 +18,19 @@ import numpy as np
 from .passages import SUMMARY, Passage
 from .records import Collaboration, PartnerRegion, Region
 from .text import clip, say
+from .themes import fold
 
 TOP_REGIONS = 5
-W_THEMES, W_COLLAB, W_DENSE, W_PROGRAMME = 0.35, 0.25, 0.3, 0.1
+W_MENTION, W_THEMES, W_COLLAB, W_DENSE, W_PROGRAMME, W_NEIGHBOUR = 0.4, 0.3, 0.2, 0.25, 0.1, 0.1
+# Programmes that cover the whole country say little about a pair of regions; cross-border ones say a lot.
+WIDE_PROGRAMMES = frozenset({"eu-interreg-north-sea", "eu-interreg-nwe", "eu-interreg-europe"})
+# Words by which applicants name a neighbour region or its country, next to the region's own name.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "BE-VLG": ("vlaanderen", "vlaams", "vlaamse", "flanders", "flemish", "belgie", "belgische", "belgium", "belgian"),
+    "BE-WAL": ("wallonie", "waals", "waalse", "wallonia", "walloon", "belgie", "belgische", "belgium", "belgian"),
+    "DE-NW": ("nordrhein", "noordrijn", "nrw", "duitsland", "duitse", "germany", "german", "aachen", "aken"),
+    "DE-NI": ("niedersachsen", "nedersaksen", "lower saxony", "duitsland", "duitse", "germany", "german"),
+}
 
 
 def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> float:
@@ -27,6 +39,13 @@ def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> f
         return 0.0
     weights = {t: 1.0 / (1 + i * 0.5) for i, t in enumerate(region_themes)}
     return min(1.0, sum(weights.get(t, 0.0) for t in prop_themes) / 1.5)
+
+
+def _name_pattern(region: Region) -> re.Pattern[str]:
+    names = {fold(region.name), *(fold(a) for a in ALIASES.get(region.code, ()))}
+    if region.name_en:
+        names.add(fold(region.name_en))
+    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
 
 
 class PartnerFinder:
@@ -41,17 +60,23 @@ class PartnerFinder:
     ) -> None:
         self.regions = tuple(r for r in regions if any(p.owner == r.code for p in passages))
         self.collaborations = tuple(collaborations)
-        order = sorted(range(len(passages)), key=lambda i: [r.code for r in self.regions].index(passages[i].owner))
+        codes = [r.code for r in self.regions]
+        order = sorted(range(len(passages)), key=lambda i: codes.index(passages[i].owner))
         self.passages = tuple(passages[i] for i in order)
         self.vectors = vectors[order] if len(order) else vectors
         owners = [p.owner for p in self.passages]
-        self._starts = np.array([owners.index(r.code) for r in self.regions], dtype=np.intp)
-        self._programmes = {
-            r.code: set(r.interreg_programmes) | ({r.efro_programme} if r.efro_programme else set()) for r in regions
-        }
+        self._starts = np.array([owners.index(c) for c in codes], dtype=np.intp)
+        self._by_code = {r.code: r for r in regions}
+        self._names = [_name_pattern(r) for r in self.regions]
+
+    def _shared_programmes(self, own: Region | None, reg: Region) -> list[str]:
+        if own is None:
+            return []
+        return sorted((set(own.interreg_programmes) & set(reg.interreg_programmes)) - WIDE_PROGRAMMES)
 
     def suggest(
         self,
+        text: str,
         prop_themes: Sequence[str],
         prop_vector: np.ndarray,
         own_region: str | None,
@@ -61,9 +86,10 @@ class PartnerFinder:
     ) -> list[PartnerRegion]:
         if not self.regions:
             return []
+        folded = fold(text)
         sims = self.vectors @ prop_vector
         dense = np.clip(np.maximum.reduceat(sims, self._starts), 0.0, 1.0)
-        own_programmes = self._programmes.get(own_region or "", set())
+        own = self._by_code.get(own_region or "")
         wanted = set(prop_themes)
         collabs = [c for c in self.collaborations if wanted & set(c.themes)]
         collabs.sort(key=lambda c: own_region not in c.regions)
@@ -71,25 +97,30 @@ class PartnerFinder:
         for n, reg in enumerate(self.regions):
             if reg.code == own_region:
                 continue
+            named = bool(self._names[n].search(folded))
             joint = [c for c in collabs if reg.code in c.regions]
-            common = sorted(own_programmes & set(reg.interreg_programmes))
+            common = self._shared_programmes(own, reg)
+            borders = own is not None and reg.code in own.neighbours
             score = (
-                W_THEMES * theme_overlap(prop_themes, reg.themes)
+                W_MENTION * named
+                + W_THEMES * theme_overlap(prop_themes, reg.themes)
                 + W_COLLAB * min(1.0, 0.7 * len(joint))
                 + W_DENSE * float(dense[n])
-                + W_PROGRAMME * (1.0 if common else 0.0)
+                + W_PROGRAMME * bool(common)
+                + W_NEIGHBOUR * borders
             )
-            scored.append((min(score, 1.0), n, joint, common))
+            scored.append((min(score, 1.0), n, named, joint, common))
         scored.sort(key=lambda x: -x[0])
         return [
-            self._explain(n, s, joint, common, sims, prop_themes, theme_names, lang)
-            for s, n, joint, common in scored[:top]
+            self._explain(n, s, named, joint, common, sims, prop_themes, theme_names, lang)
+            for s, n, named, joint, common in scored[:top]
         ]
 
     def _explain(
         self,
         n: int,
         score: float,
+        named: bool,
         joint: list[Collaboration],
         common: list[str],
         sims: np.ndarray,
@@ -99,6 +130,8 @@ class PartnerFinder:
     ) -> PartnerRegion:
         reg = self.regions[n]
         why: list[str] = []
+        if named:
+            why.append(say(lang, "Het voorstel noemt deze regio", "The proposal names this region"))
         shared = [t for t in prop_themes if t in reg.themes]
         if shared:
             names = ", ".join(theme_names.get(t, t) for t in shared)

@@ -101,3 +101,9 @@ def test_flags_tell_an_adviser_what_to_look_at(tiny_matcher: Matcher) -> None:
     assert tiny_matcher.match(full, as_of=TODAY).flags == ()
     nothing = tiny_matcher.match(Proposal(text="qqq zzz", region="BE-WAL", applicant_type="public_body"), as_of=TODAY)
     assert nothing.flags == ("weak_match", "no_eligible_match", "missing_budget")
+
+
+def test_a_named_region_is_suggested_first_with_the_reason(tiny_matcher: Matcher) -> None:
+    result = tiny_matcher.match(Proposal(text="Samen met een partner uit Gelderland iets nieuws maken"), as_of=TODAY)
+    first = result.partner_regions[0]
+    assert (first.region, first.why[0]) == ("NL-GE", "Het voorstel noemt deze regio")
