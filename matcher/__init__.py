@@ -8,7 +8,7 @@
 from .corpus import Corpus, load_corpus, load_dev_cases
 from .encoders import Encoder, HashingEncoder, load_encoder
 from .engine import Matcher
-from .errors import CorpusError, InputError, MatcherError, ModelError, NotBuiltError
+from .errors import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
 from .records import CriterionCheck, DevCase, Instrument, Match, MatchResult, PartnerRegion, Proposal, Region
 from .settings import Settings
 
@@ -31,6 +31,7 @@ __all__ = [
     "Proposal",
     "Region",
     "Settings",
+    "UnknownIdError",
     "load_corpus",
     "load_dev_cases",
     "load_encoder",

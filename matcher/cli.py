@@ -107,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--region", type=_region)
     i.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("serve", parents=[common], help="run the HTTP API (see /docs for the endpoints)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=_int_range("port", 1, 65535), default=8000)
+    s.add_argument("--workers", type=_int_range("workers", 1, 64), default=1)
+
     e = sub.add_parser("evaluate", parents=[common], help="score the engine and baselines on labelled cases")
     e.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
     e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
@@ -259,6 +264,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service.app import serve  # the service is an optional layer over the library
+
+    serve(_settings(args), host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
 COMMANDS = {
     "match": cmd_match,
     "triage": cmd_triage,
@@ -266,6 +278,7 @@ COMMANDS = {
     "build": cmd_build,
     "instruments": cmd_instruments,
     "evaluate": cmd_evaluate,
+    "serve": cmd_serve,
 }
 
 

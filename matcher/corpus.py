@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import CorpusError
+from .errors import CorpusError, UnknownIdError
 from .records import REGION_CODES, Collaboration, DevCase, Instrument, Region, Theme
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,7 +44,7 @@ class Corpus:
         try:
             return self._by_id[instrument_id]
         except KeyError:
-            raise CorpusError(f"unknown instrument id {instrument_id!r}") from None
+            raise UnknownIdError(f"unknown instrument id {instrument_id!r}; `matcher instruments` lists them") from None
 
     def theme_names(self, lang: str = "nl") -> dict[str, str]:
         return {t.id: (t.name_en if lang == "en" else t.name) for t in self.themes}

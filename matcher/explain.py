@@ -9,11 +9,11 @@ from .records import Instrument
 from .text import clip, say
 
 FIELD_HINTS = {
-    "region": ("regio (--region)", "region (--region)"),
-    "applicant_type": ("type aanvrager (--applicant-type)", "applicant type (--applicant-type)"),
-    "budget": ("projectbudget (--budget)", "project budget (--budget)"),
-    "trl": ("technologische rijpheid (--trl)", "technology readiness (--trl)"),
-    "partners": ("aantal partners (--partners)", "number of partners (--partners)"),
+    "region": ("regio", "region"),
+    "applicant_type": ("type aanvrager", "applicant type"),
+    "budget": ("projectbudget", "project budget"),
+    "trl": ("technologische rijpheid (TRL)", "technology readiness (TRL)"),
+    "partners": ("aantal partners", "number of partners"),
 }
 
 

@@ -145,7 +145,7 @@ class Proposal(_Record):
     """One project proposal as the applicant describes it, with what they know."""
 
     id: str = Field(default="p1", min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     region: str | None = None
     applicant_type: ApplicantType | None = None
     budget_eur: float | None = Field(default=None, ge=0)

@@ -112,3 +112,13 @@ def test_validate_reports_corpus_errors(run, corpus_dir: Path) -> None:  # type:
     code, _, err = run("validate")
     assert code == 2
     assert "bad.yaml:1: record 1 (id nl-x): field 'level': value {...}: Field required" in err
+
+
+def test_serve_passes_settings_and_options_to_the_service(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import service.app
+
+    seen = {}
+    monkeypatch.setattr(service.app, "serve", lambda settings, **kw: seen.update(model=settings.model, **kw))
+    code, _, _ = run("serve", "--port", "8123", "--workers", "2")
+    assert code == 0
+    assert seen == {"model": "hashing", "host": "127.0.0.1", "port": 8123, "workers": 2}

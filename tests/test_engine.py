@@ -53,8 +53,7 @@ def test_why_lines_name_themes_passage_and_missing_information(tiny_matcher: Mat
     assert top.why[0] == "Gedeelde thema's: Energie"
     assert top.why[1].startswith('Sluit het best aan bij: "')
     assert top.why[-1] == (
-        "Ontbreekt om geschiktheid te bepalen: regio (--region), type aanvrager (--applicant-type), "
-        "technologische rijpheid (--trl), aantal partners (--partners)"
+        "Ontbreekt om geschiktheid te bepalen: regio, type aanvrager, technologische rijpheid (TRL), aantal partners"
     )
     assert top.eligibility == "unknown"
 
