@@ -2,9 +2,10 @@
 
 Two kinds of worker:
 - a thread (default): fine for encoders that spend their time outside the GIL (torch);
-- a forked process (`processes=True`, for encoders marked `fork_safe`): the multilingual USE encoder tokenizes in
-  pure Python, which would contend for the GIL with ranking. The child inherits the loaded model (no reload), is
-  limited to one BLAS thread, and leaves the other core to ranking. Used by batch triage, not by the service.
+- forked processes (`processes=True`, for encoders marked `fork_safe`): the multilingual USE encoder tokenizes in
+  pure Python, which would contend for the GIL with ranking. Each child inherits the loaded model (no reload) and
+  runs one BLAS thread; one child per core, so encoding and ranking share all cores. Used by batch triage, not by
+  the service (forking a threaded server is unsafe).
 
     >>> for vectors in encode_ahead(encoder, [["tekst 1"], ["tekst 2"]]):
     ...     rank(vectors)
@@ -13,6 +14,7 @@ Two kinds of worker:
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -51,7 +53,9 @@ def encode_ahead(encoder: Encoder, chunks: Sequence[list[str]], processes: bool 
     if processes and _can_fork(encoder):
         _forked_encoder = encoder
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_child) as pool:
+        # One single-threaded encoder per core: together with ranking in this process that keeps every core busy.
+        n_workers = min(os.cpu_count() or 1, len(chunks))
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_child) as pool:
             yield from pool.map(_encode_in_child, chunks)
         return
     with ThreadPoolExecutor(max_workers=1) as threads:

@@ -73,6 +73,7 @@ def main() -> None:
         triage_runs.append(time.perf_counter() - t0)
     raw_s, triage_s = statistics.median(raw_runs), statistics.median(triage_runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     n = len(texts)
     print(f"model                      {encoder.name}")
@@ -85,7 +86,7 @@ def main() -> None:
     print(f"raw encoder throughput     {n / raw_s:.1f} texts/s ({n} texts, median of {args.runs})")
     print(f"triage throughput          {n / triage_s:.1f} proposals/s ({len(lines)} results, top 10, JSON)")
     print(f"triage / encoder           {raw_s / triage_s:.0%}")
-    print(f"peak memory (max RSS)      {peak_mb:.0f} MiB")
+    print(f"peak memory (max RSS)      {peak_mb:.0f} MiB; largest encoder worker {child_mb:.0f} MiB (shared pages)")
 
 
 if __name__ == "__main__":
