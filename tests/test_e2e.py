@@ -88,3 +88,19 @@ def test_evaluate_engine_beats_both_baselines(env: dict[str, str]) -> None:
     ndcg = {name: float(cells[3]) for name, cells in rows.items()}
     assert ndcg["hybrid (engine)"] > ndcg["lexical only"]
     assert ndcg["hybrid (engine)"] > ndcg["dense only"]
+
+
+def test_triage_large_batch_uses_the_worker_path(env: dict[str, str], tmp_path: Path) -> None:
+    # More rows than one encoding chunk, so encoding runs in forked workers while ranking goes on.
+    topics = ["waterstof", "scholing van personeel", "een oogstrobot voor kassen", "medische hulpmiddelen"]
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n" + "".join(f"r{n},Wij werken aan {topics[n % 4]} (project {n})\n" for n in range(150)))
+    out = tmp_path / "out.jsonl"
+    proc = run(env, "triage", str(src), "--output", str(out), "--top", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert "triage" in proc.stderr  # the progress bar
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["proposal_id"] for r in results] == [f"r{n}" for n in range(150)]
+    single = run(env, "match", "Wij werken aan waterstof (project 0)", "--top", "3", "--json")
+    expected = [m["instrument_id"] for m in json.loads(single.stdout)["matches"]]
+    assert [m["instrument_id"] for m in results[0]["matches"]] == expected
