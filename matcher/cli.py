@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", parents=[common], help="score the engine and baselines on labelled cases")
     e.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
     e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
+    e.add_argument("--routing", type=Path, help="also route a list of operations (CSV with fund EFRO/ESF)")
     return parser
 
 
@@ -261,6 +262,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     cases = load_dev_cases(args.cases or settings.dev_cases, matcher.corpus)
     rows = evaluate(matcher, cases, as_of=args.as_of)
     print(format_table(rows, len(cases), matcher.encoder.name))
+    if args.routing:
+        from .routing import read_operations, routing_table
+
+        print("\nFund routing (EFRO vs ESF), zero-shot:")
+        print(routing_table(matcher, read_operations(args.routing)))
     return 0
 
 
