@@ -10,27 +10,19 @@ Each candidate region (provinces and neighbour regions, never the applicant's ow
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from .passages import SUMMARY, Passage
+from .places import mentioned_regions
 from .records import Collaboration, PartnerRegion, Region
 from .text import clip, say
-from .themes import fold
 
 TOP_REGIONS = 5
 W_MENTION, W_THEMES, W_COLLAB, W_DENSE, W_PROGRAMME, W_NEIGHBOUR = 0.4, 0.3, 0.2, 0.25, 0.1, 0.1
 # Programmes that cover the whole country say little about a pair of regions; cross-border ones say a lot.
 WIDE_PROGRAMMES = frozenset({"eu-interreg-north-sea", "eu-interreg-nwe", "eu-interreg-europe"})
-# Words by which applicants name a neighbour region or its country, next to the region's own name.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "BE-VLG": ("vlaanderen", "vlaams", "vlaamse", "flanders", "flemish", "belgie", "belgische", "belgium", "belgian"),
-    "BE-WAL": ("wallonie", "waals", "waalse", "wallonia", "walloon", "belgie", "belgische", "belgium", "belgian"),
-    "DE-NW": ("nordrhein", "noordrijn", "nrw", "duitsland", "duitse", "germany", "german", "aachen", "aken"),
-    "DE-NI": ("niedersachsen", "nedersaksen", "lower saxony", "duitsland", "duitse", "germany", "german"),
-}
 
 
 def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> float:
@@ -39,13 +31,6 @@ def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> f
         return 0.0
     weights = {t: 1.0 / (1 + i * 0.5) for i, t in enumerate(region_themes)}
     return min(1.0, sum(weights.get(t, 0.0) for t in prop_themes) / 1.5)
-
-
-def _name_pattern(region: Region) -> re.Pattern[str]:
-    names = {fold(region.name), *(fold(a) for a in ALIASES.get(region.code, ()))}
-    if region.name_en:
-        names.add(fold(region.name_en))
-    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
 
 
 class PartnerFinder:
@@ -67,7 +52,6 @@ class PartnerFinder:
         owners = [p.owner for p in self.passages]
         self._starts = np.array([owners.index(c) for c in codes], dtype=np.intp)
         self._by_code = {r.code: r for r in regions}
-        self._names = [_name_pattern(r) for r in self.regions]
 
     def _shared_programmes(self, own: Region | None, reg: Region) -> list[str]:
         if own is None:
@@ -86,7 +70,7 @@ class PartnerFinder:
     ) -> list[PartnerRegion]:
         if not self.regions:
             return []
-        folded = fold(text)
+        named_regions = mentioned_regions(text)
         sims = self.vectors @ prop_vector
         dense = np.clip(np.maximum.reduceat(sims, self._starts), 0.0, 1.0)
         own = self._by_code.get(own_region or "")
@@ -97,7 +81,7 @@ class PartnerFinder:
         for n, reg in enumerate(self.regions):
             if reg.code == own_region:
                 continue
-            named = bool(self._names[n].search(folded))
+            named = reg.code in named_regions
             joint = [c for c in collabs if reg.code in c.regions]
             common = self._shared_programmes(own, reg)
             borders = own is not None and reg.code in own.neighbours
