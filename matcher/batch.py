@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .atomic import atomic_path
 from .errors import InputError
 from .records import Proposal
 
+log = logging.getLogger(__name__)
 COLUMNS = ("id", "text", "region", "applicant_type", "budget_eur", "trl", "partners", "as_of")
 MAX_ROWS = 100_000
 
@@ -89,7 +91,15 @@ def read_proposals(path: Path) -> list[Proposal]:
         rows = _jsonl_rows(text, path)
     else:
         raise InputError(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl")
-    proposals = [proposal_from_row(row, where, str(n)) for n, (where, row) in enumerate(rows, 1)]
+    ignored: set[str] = set()
+    proposals = []
+    for n, (where, row) in enumerate(rows, 1):
+        # Files come from other systems and carry extra columns (notes, names): skip them, and say so once.
+        extra = {k for k in row if k not in COLUMNS}
+        ignored |= extra
+        proposals.append(proposal_from_row({k: v for k, v in row.items() if k not in extra}, where, str(n)))
+    if ignored:
+        log.warning("%s: ignoring column(s) %s; used: %s", path, ", ".join(sorted(ignored)), ", ".join(COLUMNS))
     if not proposals:
         raise InputError(f"{path}: no proposals in the file")
     if len(proposals) > MAX_ROWS:

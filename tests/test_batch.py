@@ -48,8 +48,7 @@ def test_jsonl_skips_blank_lines(tmp_path: Path) -> None:
         ),
         ("a.csv", "text,region\nok,NL-XX\n", "a.csv: row 1: field 'region': value 'NL-XX'"),
         ("a.csv", "text\nok\n   \n", "a.csv: row 2: field 'text'"),
-        ("a.csv", "text,kleur\nok,rood\n", "a.csv: row 1: unknown column(s) 'kleur'"),
-        ("a.csv", "naam\nok\n", "a.csv: row 1: unknown column(s) 'naam'"),
+        ("a.csv", "naam\nok\n", "a.csv: row 1: field 'text' is missing"),
         ("a.csv", "", "a.csv: empty file"),
         ("a.csv", "text\n", "a.csv: no proposals in the file"),
         ("a.csv", "text\nok,extra\n", "a.csv: row 1 (line 2): more values than header columns"),
@@ -93,3 +92,9 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     write_jsonl_atomic(out, [{"a": 1}, {"b": "é"}])
     assert out.read_text(encoding="utf-8") == '{"a": 1}\n{"b": "é"}\n'
+
+
+def test_extra_columns_of_a_file_are_ignored_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    f = write(tmp_path / "in.csv", "id,text,kleur,notitie\na,Waterstof,rood,bellen\n")
+    assert [(p.id, p.text) for p in read_proposals(f)] == [("a", "Waterstof")]
+    assert "ignoring column(s) kleur, notitie" in caplog.text
