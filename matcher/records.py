@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 PROVINCES: dict[str, str] = {
     "NL-GR": "Groningen",
@@ -49,6 +49,14 @@ Status = Literal["open", "closed", "rolling", "expected"]
 Eligibility = Literal["eligible", "unknown", "ineligible"]
 CheckStatus = Literal["met", "missed", "unknown"]
 
+
+def _known_region(value: str) -> str:
+    if value not in REGION_CODES:
+        raise ValueError(f"not a known region code; use one of {', '.join(REGION_CODES)}")
+    return value
+
+
+RegionCode = Annotated[str, AfterValidator(_known_region)]
 ID_PATTERN = r"^(eu|nl|prov|rom)-[a-z0-9]+(-[a-z0-9]+)*$"
 MAX_TEXT_CHARS = 20_000
 
@@ -146,7 +154,7 @@ class Proposal(_Record):
 
     id: str = Field(default="p1", min_length=1, max_length=200)
     text: str = Field(max_length=MAX_TEXT_CHARS)
-    region: str | None = None
+    region: RegionCode | None = None
     applicant_type: ApplicantType | None = None
     budget_eur: float | None = Field(default=None, ge=0)
     trl: int | None = Field(default=None, ge=1, le=9)
@@ -158,13 +166,6 @@ class Proposal(_Record):
     def _text(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text is empty; describe the project in a few sentences")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and value not in REGION_CODES:
-            raise ValueError(f"not a known region code; use one of {', '.join(REGION_CODES)}")
         return value
 
 

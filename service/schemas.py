@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from matcher import Corpus, InputError, Instrument, Proposal
 from matcher.eligibility import region_covers
 from matcher.engine import DEFAULT_TOP
-from matcher.records import REGION_CODES, ApplicantType, Level
+from matcher.records import ApplicantType, Level, RegionCode
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500
@@ -50,17 +50,10 @@ class InstrumentFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Level | None = None
-    region: str | None = None
+    region: RegionCode | None = None
     theme: str | None = None
     applicant_type: ApplicantType | None = None
     open_on: dt.date | None = None
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and value not in REGION_CODES:
-            raise ValueError(f"not a known region code; use one of {', '.join(REGION_CODES)}")
-        return value
 
     def select(self, corpus: Corpus) -> list[Instrument]:
         """The corpus's instruments that pass every filter, in corpus order."""
