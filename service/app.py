@@ -2,8 +2,9 @@
 
     >>> app = create_app(Settings.from_env())        # or: serve(Settings.from_env(), port=8000)
 
-Endpoints: POST /v1/match, POST /v1/triage, GET /v1/instruments[/{id}], GET /v1/regions, GET /health.
-Settings come from the caller or from the MATCHER_* environment variables (see `matcher.settings`).
+Endpoints: POST /v1/match, POST /v1/triage, GET /v1/instruments[/{id}], GET /v1/regions, POST and GET /v1/feedback
+(writing needs an API key), GET /health. Settings come from the caller or from the MATCHER_* environment variables
+(see `matcher.settings` and `service.config`); the feedback store is opened with the matcher and closed at shutdown.
 """
 
 from __future__ import annotations
@@ -19,25 +20,38 @@ from fastapi import FastAPI
 from matcher import Matcher, Settings, __version__
 
 from . import errors
+from .config import ServiceSettings
+from .limits import BodySizeLimit
 from .routes import router
+from .storage import FeedbackStore
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the matcher is loaded in its lifespan, not here, so building it is cheap."""
+def create_app(settings: Settings | None = None, service: ServiceSettings | None = None) -> FastAPI:
+    """Build the app; the matcher and the store are opened in its lifespan, not here, so building it is cheap."""
+    service = service or ServiceSettings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         chosen = settings or Settings.from_env()
-        app.state.matcher = Matcher.from_settings(chosen)
-        log.info("matcher loaded: model %s, corpus %s", chosen.model, app.state.matcher.corpus.hash)
-        yield
-        app.state.matcher = None
+        app.state.store = FeedbackStore.open(service.db)
+        try:
+            app.state.matcher = Matcher.from_settings(chosen)
+            log.info("matcher loaded: model %s, corpus %s", chosen.model, app.state.matcher.corpus.hash)
+            log.info("feedback store %s: %d rows", service.db, app.state.store.count())
+            yield
+        finally:
+            app.state.matcher = None
+            app.state.store.close()
+            app.state.store = None
 
     app = FastAPI(title="regio-matcher", version=__version__, lifespan=lifespan)
     app.state.started = time.monotonic()
     app.state.matcher = None
+    app.state.store = None
+    app.state.service = service
+    app.add_middleware(BodySizeLimit, max_bytes=service.max_body_bytes)
     errors.install(app)
     app.include_router(router)
     return app

@@ -4,10 +4,11 @@ MatcherError            400 (a subclass not listed below)
 ├── InputError          422  a proposal or filter value is invalid
 │   └── UnknownIdError  404  an unknown instrument id
 ├── CorpusError         422
-├── NotBuiltError       503  the matcher is not loaded
-└── ModelError          503  the encoder could not be loaded
+├── NotBuiltError       503  the matcher or the feedback store is not loaded
+├── ModelError          503  the encoder could not be loaded
+└── StorageError        503  the feedback database cannot be used
 request validation      422  plus `detail`: one entry per problem (location, message, type)
-HTTP errors             as raised (unknown route 404, wrong method 405)
+HTTP errors             as raised (unknown route 404, wrong method 405, API key 401 / 503, body too large 413)
 any other exception     500  the traceback goes to the server log only
 """
 
@@ -23,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
 
+from .storage import StorageError
+
 log = logging.getLogger(__name__)
 SHOWN_CHARS = 80
 
@@ -33,6 +36,7 @@ STATUS: dict[type[MatcherError], int] = {
     CorpusError: 422,
     NotBuiltError: 503,
     ModelError: 503,
+    StorageError: 503,
     MatcherError: 400,
 }
 

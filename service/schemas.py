@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from matcher import Corpus, InputError, Instrument, Proposal
 from matcher.eligibility import region_covers
@@ -18,6 +18,9 @@ from matcher.records import ApplicantType, Level, RegionCode
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500
+MAX_NOTE = 2000
+MAX_ID = 200
+MAX_PAGE = 500
 
 
 class MatchRequest(Proposal):
@@ -70,6 +73,27 @@ class InstrumentFilter(BaseModel):
             and (self.applicant_type is None or _applicant_covers(inst.applicant_types, self.applicant_type))
             and (self.open_on is None or _open_on(inst, self.open_on))
         )
+
+
+class FeedbackRequest(BaseModel):
+    """`POST /v1/feedback`: was this instrument relevant to this proposal?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proposal_id: str = Field(min_length=1, max_length=MAX_ID)
+    instrument_id: str = Field(min_length=1, max_length=MAX_ID)
+    relevant: StrictBool  # true or false only, not "yes" or 1
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
+
+
+class FeedbackQuery(BaseModel):
+    """Query of `GET /v1/feedback`: one page of rows in the order they were stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+    proposal_id: str | None = None
 
 
 def _applicant_covers(allowed: tuple[str, ...], applicant: str) -> bool:

@@ -18,7 +18,9 @@ from fastapi.testclient import TestClient
 from matcher import Matcher, Proposal, Settings
 from matcher.records import REGION_CODES
 from service.app import create_app, serve
-from service.routes import get_matcher
+from service.config import ServiceSettings
+from service.routes import get_matcher, get_store
+from service.storage import FeedbackStore
 
 AS_OF = "2026-11-30"
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
@@ -30,11 +32,14 @@ EMPTY = "text is empty; describe the project in a few sentences"
 
 
 @pytest.fixture
-def client(tiny_matcher: Matcher) -> Iterator[TestClient]:
+def client(tiny_matcher: Matcher, tmp_path: Path) -> Iterator[TestClient]:
     app = create_app()
+    store = FeedbackStore.open(tmp_path / "feedback.sqlite3")
     app.dependency_overrides[get_matcher] = lambda: tiny_matcher
+    app.dependency_overrides[get_store] = lambda: store
     yield TestClient(app)  # not entered as a context: the lifespan (which would load the real model) never runs
     app.dependency_overrides.clear()
+    store.close()
 
 
 def ranked(body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -271,8 +276,8 @@ def test_regions_lists_regions_and_collaborations(client: TestClient) -> None:
 
 def test_health_reports_model_corpus_and_index(client: TestClient, tiny_matcher: Matcher) -> None:
     body = client.get("/health").json()
-    assert set(body) == {"status", "model", "corpus_hash", "passages", "instruments", "uptime_s"}
-    assert (body["status"], body["model"], body["instruments"]) == ("ok", "hashing", 5)
+    assert set(body) == {"status", "model", "corpus_hash", "passages", "instruments", "feedback_rows", "uptime_s"}
+    assert (body["status"], body["model"], body["instruments"], body["feedback_rows"]) == ("ok", "hashing", 5, 0)
     assert body["corpus_hash"] == tiny_matcher.corpus.hash
     assert body["passages"] == len(tiny_matcher.embeddings.passages) > 5
     assert body["uptime_s"] >= 0
@@ -309,7 +314,7 @@ def test_routes_answer_503_until_the_matcher_is_loaded() -> None:
 # -- lifespan and serve ----------------------------------------------------------------------------------------------
 def test_lifespan_loads_the_matcher_once_from_settings(corpus_dir: Path, tmp_path: Path) -> None:
     settings = Settings(corpora=corpus_dir, artefacts=tmp_path / "artefacts", model="hashing")
-    app = create_app(settings)
+    app = create_app(settings, ServiceSettings(db=tmp_path / "feedback.sqlite3"))
     with TestClient(app) as client:
         loaded = app.state.matcher
         assert client.get("/health").json()["model"] == "hashing"

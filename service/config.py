@@ -1,0 +1,65 @@
+"""Service settings, read once from MATCHER_* environment variables when the app is built.
+
+MATCHER_DB              SQLite file for feedback (default: feedback.sqlite3 in the cache folder of `matcher.settings`)
+MATCHER_API_KEYS        SHA-256 hex digests of the API keys allowed to write, comma separated (none: writes refused)
+MATCHER_MAX_BODY_BYTES  largest request body accepted (default 2 MiB); larger ones get 413
+
+A key digest: `python -c "import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" KEY`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matcher import InputError
+from matcher.settings import default_cache
+
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def default_db() -> Path:
+    return default_cache() / "feedback.sqlite3"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    db: Path = field(default_factory=default_db)
+    api_key_digests: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def from_env(cls) -> ServiceSettings:
+        return cls(
+            db=Path(os.environ.get("MATCHER_DB") or default_db()),
+            api_key_digests=parse_digests(os.environ.get("MATCHER_API_KEYS", "")),
+            max_body_bytes=parse_size(os.environ.get("MATCHER_MAX_BODY_BYTES", "")),
+        )
+
+
+def parse_digests(value: str) -> tuple[str, ...]:
+    """`"AB12..., cd34..."` -> `("ab12...", "cd34...")`; each must be a SHA-256 hex digest, never a raw key."""
+    digests = tuple(d.strip().lower() for d in value.split(",") if d.strip())
+    for d in digests:
+        if not DIGEST.fullmatch(d):
+            shown = d[:8] + "..." if len(d) > 8 else d
+            raise InputError(
+                f"MATCHER_API_KEYS: value {shown!r}: not a SHA-256 hex digest (64 hex characters); "
+                "configure the digest of each key, not the key itself"
+            )
+    return digests
+
+
+def parse_size(value: str) -> int:
+    if not value.strip():
+        return DEFAULT_MAX_BODY_BYTES
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise InputError(f"MATCHER_MAX_BODY_BYTES: value {value!r}: should be a whole number of bytes, at least 1")
+    return size
