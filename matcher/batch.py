@@ -48,23 +48,23 @@ def proposal_from_row(row: dict[str, Any], where: str, default_id: str) -> Propo
         raise InputError(f"{where}: field '{field}': value {shown}: {err['msg']}") from None
 
 
-def _csv_rows(text: str, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _csv_rows(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None:
-        raise InputError(f"{path}: empty file, expected a header row with column 'text'")
+        raise InputError(f"{name}: empty file, expected a header row with column 'text'")
     for n, row in enumerate(reader, 1):
         if None in row:
-            raise InputError(f"{path}: row {n} (line {reader.line_num}): more values than header columns")
-        yield f"{path}: row {n}", row
+            raise InputError(f"{name}: row {n} (line {reader.line_num}): more values than header columns")
+        yield f"{name}: row {n}", row
 
 
-def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _jsonl_rows(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     n = 0
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         n += 1
-        where = f"{path}: row {n} (line {line_no})"
+        where = f"{name}: row {n} (line {line_no})"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -84,13 +84,22 @@ def read_proposals(path: Path) -> list[Proposal]:
         raise InputError(f"{path}: is a folder, expected a CSV or JSONL file") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    suffix = path.suffix.lower()
+    return parse_proposals(text, str(path), path.suffix)
+
+
+def parse_proposals(text: str, name: str, suffix: str) -> list[Proposal]:
+    """Validate every row of CSV or JSONL `text` (chosen by `suffix`); `name` starts every error message.
+
+    >>> [p.id for p in parse_proposals("id,text\\nq1,Een waterstof pilot\\n", "upload.csv", ".csv")]
+    ['q1']
+    """
+    suffix = suffix.lower()
     if suffix == ".csv":
-        rows = _csv_rows(text, path)
+        rows = _csv_rows(text, name)
     elif suffix in (".jsonl", ".ndjson", ".json"):
-        rows = _jsonl_rows(text, path)
+        rows = _jsonl_rows(text, name)
     else:
-        raise InputError(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl")
+        raise InputError(f"{name}: unknown file type {suffix!r}; use .csv or .jsonl")
     ignored: set[str] = set()
     proposals = []
     for n, (where, row) in enumerate(rows, 1):
@@ -99,15 +108,15 @@ def read_proposals(path: Path) -> list[Proposal]:
         ignored |= extra
         proposals.append(proposal_from_row({k: v for k, v in row.items() if k not in extra}, where, str(n)))
     if ignored:
-        log.warning("%s: ignoring column(s) %s; used: %s", path, ", ".join(sorted(ignored)), ", ".join(COLUMNS))
+        log.warning("%s: ignoring column(s) %s; used: %s", name, ", ".join(sorted(ignored)), ", ".join(COLUMNS))
     if not proposals:
-        raise InputError(f"{path}: no proposals in the file")
+        raise InputError(f"{name}: no proposals in the file")
     if len(proposals) > MAX_ROWS:
-        raise InputError(f"{path}: {len(proposals)} rows; at most {MAX_ROWS} per run")
+        raise InputError(f"{name}: {len(proposals)} rows; at most {MAX_ROWS} per run")
     seen: dict[str, int] = {}
     for n, p in enumerate(proposals, 1):
         if p.id in seen:
-            raise InputError(f"{path}: row {n}: field 'id': value {p.id!r} repeats row {seen[p.id]}")
+            raise InputError(f"{name}: row {n}: field 'id': value {p.id!r} repeats row {seen[p.id]}")
         seen[p.id] = n
     return proposals
 

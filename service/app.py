@@ -2,8 +2,9 @@
 
     >>> app = create_app(Settings.from_env())        # or: serve(Settings.from_env(), port=8000)
 
-Endpoints: POST /v1/match, POST /v1/triage, GET /v1/instruments[/{id}], GET /v1/regions, POST and GET /v1/feedback
-(writing needs an API key), GET /health. Settings come from the caller or from the MATCHER_* environment variables
+Endpoints: POST /v1/match, POST /v1/triage, POST /v1/triage/upload (a CSV or JSONL file), GET /v1/instruments[/{id}],
+GET /v1/regions, POST and GET /v1/feedback (writing needs an API key), GET /health; match and triage are rate limited
+per client. Settings come from the caller or from the MATCHER_* environment variables
 (see `matcher.settings` and `service.config`); the feedback store is opened with the matcher and closed at shutdown.
 """
 
@@ -22,6 +23,7 @@ from matcher import Matcher, Settings, __version__
 from . import errors
 from .config import ServiceSettings
 from .limits import BodySizeLimit
+from .ratelimit import RateLimiter
 from .routes import router
 from .storage import FeedbackStore
 
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app.state.matcher = None
     app.state.store = None
     app.state.service = service
+    app.state.limiter = RateLimiter(service.rate_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=service.max_body_bytes)
     errors.install(app)
     app.include_router(router)

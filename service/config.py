@@ -3,6 +3,8 @@
 MATCHER_DB              SQLite file for feedback (default: feedback.sqlite3 in the cache folder of `matcher.settings`)
 MATCHER_API_KEYS        SHA-256 hex digests of the API keys allowed to write, comma separated (none: writes refused)
 MATCHER_MAX_BODY_BYTES  largest request body accepted (default 2 MiB); larger ones get 413
+MATCHER_RATE_PER_MINUTE requests per minute per client IP to /v1/match, /v1/triage and /v1/triage/upload
+                        (default 120, also the burst); more get 429 with Retry-After
 
 A key digest: `python -c "import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" KEY`.
 """
@@ -18,6 +20,7 @@ from matcher import InputError
 from matcher.settings import default_cache
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DEFAULT_RATE_PER_MINUTE = 120
 DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -30,6 +33,7 @@ class ServiceSettings:
     db: Path = field(default_factory=default_db)
     api_key_digests: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -37,6 +41,7 @@ class ServiceSettings:
             db=Path(os.environ.get("MATCHER_DB") or default_db()),
             api_key_digests=parse_digests(os.environ.get("MATCHER_API_KEYS", "")),
             max_body_bytes=parse_size(os.environ.get("MATCHER_MAX_BODY_BYTES", "")),
+            rate_per_minute=parse_rate(os.environ.get("MATCHER_RATE_PER_MINUTE", "")),
         )
 
 
@@ -63,3 +68,15 @@ def parse_size(value: str) -> int:
     if size < 1:
         raise InputError(f"MATCHER_MAX_BODY_BYTES: value {value!r}: should be a whole number of bytes, at least 1")
     return size
+
+
+def parse_rate(value: str) -> int:
+    if not value.strip():
+        return DEFAULT_RATE_PER_MINUTE
+    try:
+        rate = int(value)
+    except ValueError:
+        rate = 0
+    if rate < 1:
+        raise InputError(f"MATCHER_RATE_PER_MINUTE: value {value!r}: should be a whole number of requests, at least 1")
+    return rate

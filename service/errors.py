@@ -8,7 +8,8 @@ MatcherError            400 (a subclass not listed below)
 ├── ModelError          503  the encoder could not be loaded
 └── StorageError        503  the feedback database cannot be used
 request validation      422  plus `detail`: one entry per problem (location, message, type)
-HTTP errors             as raised (unknown route 404, wrong method 405, API key 401 / 503, body too large 413)
+HTTP errors             as raised (unknown route 404, wrong method 405, API key 401 / 503, body too large 413,
+                        rate limit 429 with Retry-After)
 any other exception     500  the traceback goes to the server log only
 """
 

@@ -1,20 +1,33 @@
 """The routes: each checks its input with a model from `schemas` and calls one library function.
 
 The matcher and the feedback store come from the `get_matcher` and `get_store` dependencies (opened once, in the
-app's lifespan); tests replace them with `app.dependency_overrides[...]`. Writes need `require_api_key`.
+app's lifespan); tests replace them with `app.dependency_overrides[...]`. Writes need `require_api_key`; the
+endpoints that run the matcher are limited per client by `rate_limit`.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import Response
 
-from matcher import Matcher, NotBuiltError
-from matcher.batch import proposal_from_row
+from matcher import InputError, Matcher, NotBuiltError
+from matcher.batch import parse_proposals, proposal_from_row
 
-from .schemas import FeedbackQuery, FeedbackRequest, InstrumentFilter, MatchRequest, TriageRequest
+from .export import matches_csv
+from .ratelimit import rate_limit
+from .schemas import (
+    MAX_PROPOSALS,
+    FeedbackQuery,
+    FeedbackRequest,
+    InstrumentFilter,
+    MatchRequest,
+    TriageRequest,
+    UploadQuery,
+)
 from .security import require_api_key
 from .storage import FeedbackStore
 
@@ -39,15 +52,38 @@ MatcherDep = Annotated[Matcher, Depends(get_matcher)]
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
 
 
-@router.post("/v1/match")
+@router.post("/v1/match", dependencies=[Depends(rate_limit)])
 def match(body: MatchRequest, matcher: MatcherDep) -> dict[str, Any]:
     return matcher.match(body, top_k=body.top).to_dict()
 
 
-@router.post("/v1/triage")
+@router.post("/v1/triage", dependencies=[Depends(rate_limit)])
 def triage(body: TriageRequest, matcher: MatcherDep) -> list[dict[str, Any]]:
     proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(body.proposals, 1)]
     return [r.to_dict() for r in matcher.match_batch(proposals, top_k=body.top)]
+
+
+@router.post("/v1/triage/upload", dependencies=[Depends(rate_limit)], response_model=None)
+def triage_upload(
+    file: Annotated[UploadFile, File(description="a .csv or .jsonl file of proposals, as for `matcher triage`")],
+    query: Annotated[UploadQuery, Query()],
+    matcher: MatcherDep,
+) -> list[dict[str, Any]] | Response:
+    name = file.filename or "upload"
+    try:
+        text = file.file.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+    proposals = parse_proposals(text, name, PurePosixPath(name).suffix)
+    if len(proposals) > MAX_PROPOSALS:
+        raise InputError(
+            f"{name}: {len(proposals)} rows; at most {MAX_PROPOSALS} per upload (use `matcher triage` for more)"
+        )
+    results = matcher.match_batch(proposals, top_k=query.top)
+    if query.format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="triage-matches.csv"'}
+        return Response(matches_csv(results), media_type="text/csv; charset=utf-8", headers=headers)
+    return [r.to_dict() for r in results]
 
 
 @router.get("/v1/instruments")

@@ -7,7 +7,7 @@ library's own and are not restated here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -45,6 +45,15 @@ class TriageRequest(BaseModel):
                 f"{len(rows)} proposals; at most {MAX_PROPOSALS} per request (use `matcher triage` for more)"
             )
         return rows
+
+
+class UploadQuery(BaseModel):
+    """Query of `POST /v1/triage/upload`: how many instruments per proposal, and JSON or a CSV download."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
+    format: Literal["json", "csv"] = "json"
 
 
 class InstrumentFilter(BaseModel):
