@@ -107,13 +107,11 @@ class Matcher:
         return cls(corpus, encoder, artefacts.build(corpus, encoder))
 
     # -- scoring -------------------------------------------------------------------------------------------------
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         chunks = []
         for start in range(0, len(texts), ENCODE_CHUNK):
             chunk = texts[start : start + ENCODE_CHUNK]
             chunks.append(self.encoder.encode(chunk))
-            if progress is not None:
-                progress(len(chunk))
         if not chunks:
             return np.zeros((0, self.embeddings.index.dimension), dtype=np.float32)
         return np.vstack(chunks)

@@ -58,25 +58,21 @@ def parse_digests(value: str) -> tuple[str, ...]:
     return digests
 
 
-def parse_size(value: str) -> int:
+def _positive_int(name: str, value: str, default: int, unit: str) -> int:
     if not value.strip():
-        return DEFAULT_MAX_BODY_BYTES
+        return default
     try:
-        size = int(value)
+        number = int(value)
     except ValueError:
-        size = 0
-    if size < 1:
-        raise InputError(f"MATCHER_MAX_BODY_BYTES: value {value!r}: should be a whole number of bytes, at least 1")
-    return size
+        number = 0
+    if number < 1:
+        raise InputError(f"{name}: value {value!r}: should be a whole number of {unit}, at least 1")
+    return number
+
+
+def parse_size(value: str) -> int:
+    return _positive_int("MATCHER_MAX_BODY_BYTES", value, DEFAULT_MAX_BODY_BYTES, "bytes")
 
 
 def parse_rate(value: str) -> int:
-    if not value.strip():
-        return DEFAULT_RATE_PER_MINUTE
-    try:
-        rate = int(value)
-    except ValueError:
-        rate = 0
-    if rate < 1:
-        raise InputError(f"MATCHER_RATE_PER_MINUTE: value {value!r}: should be a whole number of requests, at least 1")
-    return rate
+    return _positive_int("MATCHER_RATE_PER_MINUTE", value, DEFAULT_RATE_PER_MINUTE, "requests")
