@@ -25,7 +25,8 @@ from .engine import DEFAULT_TOP, Matcher
 from .errors import InputError, MatcherError
 from .evaluate import evaluate, format_table
 from .records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
-from .settings import Settings
+from .settings import Settings, split_paths
+from .text import euro
 
 EXIT_BAD_INPUT = 2
 PROGRESS_MIN_ROWS = 20
@@ -74,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpora", type=Path, help="corpora folder (default: bundled corpora/, or $MATCHER_CORPORA)")
     common.add_argument("--model", help="encoder name or path (default: use-multilingual-v3, or $MATCHER_MODEL)")
     common.add_argument("--artefacts", type=Path, help="folder for built indexes (default: ~/.cache/regio-matcher)")
+    common.add_argument(
+        "--h2020", type=Path, metavar="DIR", help="CORDIS H2020 folder: prior for cross-border partner regions"
+    )
+    common.add_argument(
+        "--extra",
+        action="append",
+        metavar="DIR",
+        help="imported corpus folder(s) to load with the corpora (repeatable or comma-separated; $MATCHER_EXTRA)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
 
     parser = argparse.ArgumentParser(prog="matcher", description="Match project proposals to funding instruments.")
@@ -116,12 +126,41 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
     e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
     e.add_argument("--routing", type=Path, help="also route a list of operations (CSV with fund EFRO/ESF)")
+    e.add_argument("--crosslingual", type=Path, help="also score Dutch/English case pairs (needs --extra FT topics)")
+    r = sub.add_parser("train-ranker", parents=[common], help="cross-validate and fit the learned ranker on dev cases")
+    r.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
+    r.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
+    r.add_argument("--out", type=Path, default=Path("models/ranker.json"), help="where to store the fitted model")
+
+    g = sub.add_parser("gaps", parents=[common], help="gap analysis of a batch of proposals (HTML report + CSVs)")
+    g.add_argument("input", type=Path, metavar="INPUT", help="CSV or JSONL of proposals, as for `matcher triage`")
+    g.add_argument("--as-of", type=_date, required=True, help="date to judge open calls and deadlines at")
+    g.add_argument("--report", type=Path, required=True, help="HTML file to write; the CSVs go beside it")
+    g.add_argument("--window-days", type=_int_range("window-days", 0, 3650), default=90, help="closing-soon window")
+    g.add_argument("--theme", help="only proposals and instruments with this theme id")
+    g.add_argument("--region", type=_region, help="only proposals in this region and instruments covering it")
+    g.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
+
+    imp = sub.add_parser("import", help="import a real export (F&T topics, list of operations) into a corpus folder")
+    kinds = imp.add_subparsers(dest="kind", required=True)
+    ft = kinds.add_parser("ft-topics", parents=[common], help="EU Funding & Tenders topics (JSONL) -> instruments")
+    ft.add_argument("path", type=Path, metavar="PATH")
+    ft.add_argument("--as-of", type=_date, default=dt.date.today(), help="date for status and source (default: today)")
+    ops = kinds.add_parser("operations", parents=[common], help="list of operations (CSV) -> funded projects")
+    ops.add_argument("path", type=Path, metavar="PATH")
+    ops.add_argument("--encoding", default="utf-8", help="encoding of the CSV file (default: utf-8)")
+    for kind in (ft, ops):
+        kind.add_argument("--out", type=Path, required=True, help="folder to write; load it with --extra DIR")
+        kind.add_argument("--strict", action="store_true", help="stop at the first bad record (nothing is written)")
     return parser
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(corpora=args.corpora, model=args.model, artefacts=args.artefacts)
+    extra = split_paths(args.extra) if args.extra else None
+    return Settings.from_env(
+        corpora=args.corpora, model=args.model, artefacts=args.artefacts, h2020=args.h2020, extra=extra
+    )
 
 
 def _read_text(value: str) -> str:
@@ -167,10 +206,30 @@ def render(result: MatchResult) -> str:
         checks = "; ".join(f"{marks[c.status]} {c.criterion}" for c in m.checks)
         if checks:
             lines.append(f"{'':14}  criteria: {checks}")
+        for sp in m.similar_projects:
+            amount = f", {euro(sp.eu_subsidy_eur)} EU" if sp.eu_subsidy_eur is not None else ""
+            where = ", ".join(str(x) for x in (sp.fund, sp.year, sp.province) if x)
+            about = f"{sp.title[:60]} ({sp.beneficiary[:40]}; {where}{amount})"
+            lines.append(f"{'':14}  vergelijkbaar project: {about} {sp.similarity:.2f}")
     if result.partner_regions:
         lines += ["", "Partnerregio's:"]
         lines += [f"  {p.region:<7} {p.name:<20} {p.score:.2f}  {'; '.join(p.why[:2])}" for p in result.partner_regions]
     return "\n".join(lines)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importers import import_ft_topics_to, import_operations_to
+
+    settings = _settings(args)
+    if args.kind == "ft-topics":
+        themes = load_corpus(settings.corpora).themes
+        target, report = import_ft_topics_to(args.path, args.out, args.as_of, args.strict, themes)
+    else:
+        target, report = import_operations_to(args.path, args.out, args.strict, args.encoding)
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(f"{report.summary()}; wrote {target}")
+    return 0
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -195,7 +254,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    corpus = load_corpus(settings.corpora)
+    corpus = load_corpus(settings.corpora, extra=settings.extra)
     cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
     levels = {
         lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")
@@ -203,7 +262,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(
         f"ok: {len(corpus.instruments)} instruments ({', '.join(f'{k} {v}' for k, v in levels.items())}), "
         f"{len(corpus.themes)} themes, {len(corpus.regions)} regions, {len(corpus.collaborations)} collaborations, "
-        f"{len(cases)} dev cases; corpus hash {corpus.hash}"
+        f"{len(cases)} dev cases"
+        + (f", {len(corpus.projects)} funded projects" if corpus.projects else "")
+        + f"; corpus hash {corpus.hash}"
     )
     return 0
 
@@ -224,7 +285,8 @@ def _instrument_line(inst: Instrument, width: int) -> str:
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
-    corpus = load_corpus(_settings(args).corpora)
+    settings = _settings(args)
+    corpus = load_corpus(settings.corpora, extra=settings.extra)
     if args.id:
         inst = corpus.instrument(args.id)
         if args.json:
@@ -267,6 +329,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         print("\nFund routing (EFRO vs ESF), zero-shot:")
         print(routing_table(matcher, read_operations(args.routing)))
+    if args.crosslingual:
+        from .crosslingual import evaluate_pairs, format_pairs_table, load_pairs
+
+        pairs = load_pairs(args.crosslingual, matcher.corpus)
+        pair_rows = evaluate_pairs(matcher, pairs, args.as_of)
+        print("\nCross-lingual (the same proposals in Dutch and in English):")
+        print(format_pairs_table(pair_rows, len(pairs), matcher.encoder.name, len(matcher.instruments)))
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from .calibration import load_or_calibrate
+    from .gaps import GapOptions, gap_report
+    from .report import check_target, summary, write_report
+
+    proposals = read_proposals(args.input)
+    check_target(args.report)
+    options = GapOptions(window_days=args.window_days, theme=args.theme, region=args.region, top_k=args.top)
+    settings = _settings(args)
+    matcher = Matcher.from_settings(settings)
+    threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
+    report = gap_report(matcher, proposals, args.as_of, threshold, options, parallel=True)
+    paths = write_report(report, args.report)
+    print(summary(report))
+    print(f"wrote {paths[0]} and {len(paths) - 1} CSV files beside it", file=sys.stderr)
+    return 0
+
+
+def cmd_train_ranker(args: argparse.Namespace) -> int:
+    from . import ranker
+
+    settings = _settings(args)
+    matcher = Matcher.from_settings(settings)
+    cases = load_dev_cases(args.cases or settings.dev_cases, matcher.corpus)
+    report = ranker.cross_validate(matcher, cases, as_of=args.as_of)
+    print(ranker.format_report(report, len(cases)))
+    command = f"matcher train-ranker --model {matcher.encoder.name} --as-of {args.as_of} --out {args.out}"
+    ranker.save(ranker.fit(matcher, cases, args.as_of, report, command), args.out)
+    print(f"model written to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -285,6 +386,9 @@ COMMANDS = {
     "instruments": cmd_instruments,
     "evaluate": cmd_evaluate,
     "serve": cmd_serve,
+    "train-ranker": cmd_train_ranker,
+    "gaps": cmd_gaps,
+    "import": cmd_import,
 }
 
 

@@ -12,6 +12,7 @@ files (a theme, region or instrument that does not exist). Problems are collecte
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import CorpusError, UnknownIdError
-from .records import REGION_CODES, Collaboration, DevCase, Instrument, Region, Theme
+from .records import REGION_CODES, Collaboration, DevCase, FundedProject, Instrument, Region, Theme
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Corpus:
     regions: tuple[Region, ...]
     collaborations: tuple[Collaboration, ...]
     hash: str
+    projects: tuple[FundedProject, ...] = ()  # funded projects from `matcher import operations`, as evidence
     _by_id: dict[str, Instrument] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -61,11 +65,14 @@ def _read_yaml(path: Path) -> tuple[Any, list[int]]:
         raise CorpusError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise CorpusError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+    loader = _LOADER(text)
+    try:  # one pass: the node tree gives the line numbers, the document is built from it
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise CorpusError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
+    finally:
+        loader.dispose()
     lines: list[int] = []
     if isinstance(node, yaml.SequenceNode):
         lines = [item.start_mark.line + 1 for item in node.value]
@@ -138,9 +145,55 @@ def instrument_files(root: Path) -> list[Path]:
     return sorted(folder.glob("*.yaml"))
 
 
-def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = ()) -> Corpus:
-    """Load and validate every corpus file under `root`; raise CorpusError listing all problems."""
+PROJECTS_FILE = "projects.jsonl"
+
+
+def extra_files(folders: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Instrument files (*.yaml) and projects files (projects.jsonl) of imported corpus folders (`--extra DIR`)."""
+    inst: list[Path] = []
+    projects: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise CorpusError(f"{folder}: extra corpus folder not found (make one with `matcher import ... --out DIR`)")
+        found = sorted(folder.glob("*.yaml")), [folder / PROJECTS_FILE] if (folder / PROJECTS_FILE).is_file() else []
+        if not found[0] and not found[1]:
+            raise CorpusError(f"{folder}: no *.yaml instrument file and no {PROJECTS_FILE} in this extra folder")
+        inst += found[0]
+        projects += found[1]
+    return inst, projects
+
+
+def _parse_jsonl(path: Path, model: type[M], problems: list[str]) -> list[M]:
+    records: list[M] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        return records
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(model.model_validate_json(line))
+        except ValidationError as exc:
+            rid = "?"
+            try:
+                rid = json.loads(line).get("id", "?")
+            except (ValueError, AttributeError):
+                pass
+            problems.extend(f"{path}:{n}: record (id {rid}): {msg}" for msg in _describe(exc, line))
+    return records
+
+
+def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: Sequence[Path] = ()) -> Corpus:
+    """Load and validate every corpus file under `root` and the `extra` folders; raise CorpusError listing all problems.
+
+    An extra folder holds what `matcher import` wrote: instrument files (*.yaml), validated and indexed like the
+    bundled ones, and/or a `projects.jsonl` of funded projects.
+    """
     problems: list[str] = []
+    more_instruments, project_paths = extra_files(extra)
+    extra_instrument_files = [*extra_instrument_files, *more_instruments]
     theme_path, region_path = root / "themes.yaml", root / "regions.yaml"
     data, lines = _read_yaml(theme_path)
     themes = _parse_list(theme_path, data, lines, Theme, problems)
@@ -180,11 +233,19 @@ def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = ()) -> Corp
         _check_refs(where, "regions", col.regions, REGION_CODES, "a region code", problems)
         _check_refs(where, "themes", col.themes, theme_ids, "an id from themes.yaml", problems)
     _duplicates({}, ((r.code, region_path) for r in regions), problems)
+    projects: list[FundedProject] = []
+    seen_projects: dict[str, Path] = {}
+    for path in project_paths:
+        parsed_projects = _parse_jsonl(path, FundedProject, problems)
+        _duplicates(seen_projects, ((p.id, path) for p in parsed_projects), problems)
+        projects.extend(parsed_projects)
 
     if problems:
         raise CorpusError(f"{len(problems)} problem(s) in the corpora:\n" + "\n".join(problems))
-    files = [theme_path, region_path, *inst_paths]
-    return Corpus(tuple(themes), tuple(instruments), tuple(regions), tuple(collaborations), _hash_files(files))
+    files = [theme_path, region_path, *inst_paths, *project_paths]
+    return Corpus(
+        tuple(themes), tuple(instruments), tuple(regions), tuple(collaborations), _hash_files(files), tuple(projects)
+    )
 
 
 def load_dev_cases(path: Path, corpus: Corpus) -> list[DevCase]:

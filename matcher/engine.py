@@ -25,8 +25,10 @@ from .artefacts import Embeddings
 from .corpus import Corpus, load_corpus
 from .eligibility import Check, check_all, overall
 from .encoders import Encoder, load_encoder
+from .evidence import ProjectEvidence
 from .explain import next_steps, why_lines
 from .fusion import DENSE_WEIGHT, THEME_WEIGHT, absolute_scores, dense_instrument_scores, fuse, theme_overlap
+from .h2020 import H2020Prior, load_h2020
 from .lexical import LexicalScorer
 from .partners import PartnerFinder
 from .passages import KEYWORDS, SUMMARY, instrument_document
@@ -54,6 +56,9 @@ class Scores:
     vectors: np.ndarray  # (n, dim) proposal embeddings
     themes: list[list[str]]  # theme ids per proposal, strongest first
     word_rows: list[sparse.csr_matrix]  # word TF-IDF row of each proposal, for shared terms
+    dense: np.ndarray  # (n, n_instruments) dense cosine blend per instrument (before fusion)
+    lexical: np.ndarray  # (n, n_instruments) lexical score per instrument
+    overlap: np.ndarray  # (n, n_instruments) share of the proposal's theme weight each instrument covers
 
 
 class Matcher:
@@ -66,6 +71,7 @@ class Matcher:
         embeddings: Embeddings,
         dense_weight: float = DENSE_WEIGHT,
         theme_weight: float = THEME_WEIGHT,
+        h2020: H2020Prior | None = None,
     ) -> None:
         self.corpus = corpus
         self.encoder = encoder
@@ -90,16 +96,19 @@ class Matcher:
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors, embeddings.reference)
         self.partners = PartnerFinder(
-            corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors
+            corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors, h2020
         )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
+        self.evidence = ProjectEvidence(corpus.projects, embeddings.project_vectors)
 
     @classmethod
     def from_settings(cls, settings: Settings, rebuild: bool = False) -> Matcher:
-        corpus = load_corpus(settings.corpora)
+        corpus = load_corpus(settings.corpora, extra=settings.extra)
         encoder = load_encoder(settings.model)
-        emb = artefacts.load_or_build(corpus, encoder, settings.artefacts / _slug(encoder.name), force=rebuild)
-        return cls(corpus, encoder, emb)
+        folder = settings.artefacts / _slug(encoder.name)
+        emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
+        h2020 = load_h2020(settings.h2020) if settings.h2020 else None
+        return cls(corpus, encoder, emb, h2020=h2020)
 
     @classmethod
     def build(cls, corpus: Corpus, encoder: Encoder) -> Matcher:
@@ -122,17 +131,25 @@ class Matcher:
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
         themes = [self.tagger.tag(t, v) for t, v in zip(texts, vecs, strict=True)]
         rows = self.lexical.transform(texts)
+        lexical = self.lexical.score_rows(rows)
+        overlap = theme_overlap(self.tagger.weights(themes), self._instrument_themes)
         if mode == "dense":
             final = np.clip(dense, 0.0, 1.0)
+        elif mode == "lexical":
+            final = np.clip(lexical, 0.0, 1.0)
         else:
-            lexical = self.lexical.score_rows(rows)
-            if mode == "lexical":
-                final = np.clip(lexical, 0.0, 1.0)
-            else:
-                overlap = theme_overlap(self.tagger.weights(themes), self._instrument_themes)
-                fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight)
-                final = absolute_scores(fused, dense, self.embeddings.reference)
-        return Scores(final=final, passage=passage, vectors=vecs, themes=themes, word_rows=list(rows[0]))
+            fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight)
+            final = absolute_scores(fused, dense, self.embeddings.reference)
+        return Scores(
+            final=final,
+            passage=passage,
+            vectors=vecs,
+            themes=themes,
+            word_rows=list(rows[0]),
+            dense=dense,
+            lexical=lexical,
+            overlap=overlap,
+        )
 
     # -- matching ------------------------------------------------------------------------------------------------
     def match_batch(
@@ -226,6 +243,7 @@ class Matcher:
             instrument_type=inst.instrument_type,
             administrator=inst.administrator,
             source_url=str(inst.source.url),
+            similar_projects=self.evidence.closest(inst.funds, scores.vectors[row]),
         )
 
 

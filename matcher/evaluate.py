@@ -72,7 +72,7 @@ def metrics(name: str, run: Run, qrels: Qrels, partner_hit: float | None = None)
     )
 
 
-def _proposal(case: DevCase) -> Proposal:
+def proposal_of(case: DevCase) -> Proposal:
     fields = Proposal.model_fields
     return Proposal(**{k: v for k, v in case.model_dump().items() if k in fields})
 
@@ -82,7 +82,7 @@ def evaluate(
 ) -> list[Metrics]:
     """Rank every instrument for every case with each scoring mode; return one Metrics row per mode."""
     qrels: Qrels = {c.id: dict(c.relevant) for c in cases}
-    proposals = [_proposal(c) for c in cases]
+    proposals = [proposal_of(c) for c in cases]
     n = len(matcher.instruments)
     out = []
     for mode in modes:

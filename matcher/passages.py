@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .records import Instrument, Region, Theme
+from .records import FundedProject, Instrument, Region, Theme
 
 # Passage kinds, in the order they are produced. "summary" is the instrument's main description.
 SUMMARY, SUMMARY_EN, CRITERION, KEYWORDS = "summary", "summary_en", "criterion", "keywords"
@@ -40,6 +40,11 @@ def instrument_document(inst: Instrument, theme_names: dict[str, str]) -> str:
 
 def theme_text(theme: Theme) -> str:
     return f"{theme.name}. {theme.name_en}. " + ", ".join(theme.keywords)
+
+
+def project_text(project: FundedProject) -> str:
+    """What a funded project is embedded as: its title and summary (the proposal-like part of the record)."""
+    return f"{project.title}. {project.summary}" if project.summary else project.title
 
 
 def region_passages(region: Region) -> list[Passage]:

@@ -59,6 +59,8 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     ),
     "DE-NI": ("niedersachsen", "nedersaksen", "lower saxony", "oldenburg", "emden", "osnabruck"),
 }
+# Dutch places whose names contain a Belgian region's name: read as the Dutch province before matching.
+DUTCH_COMPOUNDS = re.compile(r"\bzeeuws[- ]vla(anderen|amse|ams)\b")
 # Country words name every region of that country.
 COUNTRIES: dict[str, tuple[str, ...]] = {
     "BE": ("belgie", "belgische", "belgium", "belgian"),
@@ -78,5 +80,5 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 
 def mentioned_regions(text: str) -> set[str]:
     """Region codes the text names (Utrecht city and province share a name, so plain 'utrecht' counts too)."""
-    folded = fold(text)
+    folded = DUTCH_COMPOUNDS.sub("zeeland", fold(text))
     return {code for code, pattern in _patterns().items() if pattern.search(folded)}

@@ -48,6 +48,8 @@ InstrumentType = Literal["grant", "loan", "equity", "guarantee", "tax", "voucher
 Status = Literal["open", "closed", "rolling", "expected"]
 Eligibility = Literal["eligible", "unknown", "ineligible"]
 CheckStatus = Literal["met", "missed", "unknown"]
+# EU structural fund families: EFRO (ERDF: innovation, regional economy) and ESF (ESF+: labour market, skills).
+Fund = Literal["EFRO", "ESF"]
 
 
 def _known_region(value: str) -> str:
@@ -105,6 +107,12 @@ class Instrument(_Record):
     languages: tuple[str, ...] = ()
     source: Source
     sources: tuple[Source, ...] = ()
+    # Optional, filled by importers (Funding & Tenders topics) or for programmes paid from a structural fund.
+    programme: str | None = None
+    call_id: str | None = None
+    type_of_action: str | None = None
+    expected_grants: int | None = Field(default=None, ge=0)
+    funds: tuple[Fund, ...] = ()
 
     @model_validator(mode="after")
     def _ranges(self) -> Instrument:
@@ -147,6 +155,27 @@ class Collaboration(_Record):
     summary: str = Field(min_length=1)
     source: Source
     sources: tuple[Source, ...] = ()
+
+
+class FundedProject(_Record):
+    """One operation from a list of operations of an EU structural fund: who got how much for what."""
+
+    id: str = Field(min_length=1)
+    beneficiary: str = ""
+    title: str = Field(min_length=1)
+    title_en: str | None = None
+    summary: str = ""
+    fund: Fund
+    eu_subsidy_eur: float | None = Field(default=None, ge=0)
+    total_cost_eur: float | None = Field(default=None, ge=0)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    province: RegionCode | None = None
+    source: str = ""  # file and line it was imported from
+
+    @property
+    def year(self) -> int | None:
+        return self.start_date.year if self.start_date else (self.end_date.year if self.end_date else None)
 
 
 class Proposal(_Record):
@@ -192,6 +221,32 @@ class PartnerRegion:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarProject:
+    """A funded project close to the proposal, paid from the fund family of the matched instrument."""
+
+    id: str
+    title: str
+    beneficiary: str
+    fund: str
+    eu_subsidy_eur: float | None
+    year: int | None
+    province: str | None
+    similarity: float  # cosine of proposal and project text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "beneficiary": self.beneficiary,
+            "fund": self.fund,
+            "eu_subsidy_eur": self.eu_subsidy_eur,
+            "year": self.year,
+            "province": self.province,
+            "similarity": self.similarity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     instrument_id: str
     name: str
@@ -205,6 +260,7 @@ class Match:
     instrument_type: InstrumentType
     administrator: str
     source_url: str
+    similar_projects: tuple[SimilarProject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +292,7 @@ class MatchResult:
                     "instrument_type": m.instrument_type,
                     "administrator": m.administrator,
                     "source_url": m.source_url,
+                    "similar_projects": [s.to_dict() for s in m.similar_projects],
                 }
                 for m in self.matches
             ],

@@ -5,6 +5,8 @@ MATCHER_API_KEYS        SHA-256 hex digests of the API keys allowed to write, co
 MATCHER_MAX_BODY_BYTES  largest request body accepted (default 2 MiB); larger ones get 413
 MATCHER_RATE_PER_MINUTE requests per minute per client IP to /v1/match, /v1/triage and /v1/triage/upload
                         (default 120, also the burst); more get 429 with Retry-After
+MATCHER_REQUEST_TIMEOUT_S seconds the matcher may work on one match or triage request (default 60); past it 503
+MATCHER_CORS_ORIGINS    origins allowed to call the API from a browser, comma separated (default none: CORS off)
 
 A key digest: `python -c "import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" KEY`.
 """
@@ -21,7 +23,9 @@ from matcher.settings import default_cache
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_RATE_PER_MINUTE = 120
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
 DIGEST = re.compile(r"[0-9a-f]{64}")
+ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]+)?")
 
 
 def default_db() -> Path:
@@ -34,6 +38,8 @@ class ServiceSettings:
     api_key_digests: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -42,6 +48,8 @@ class ServiceSettings:
             api_key_digests=parse_digests(os.environ.get("MATCHER_API_KEYS", "")),
             max_body_bytes=parse_size(os.environ.get("MATCHER_MAX_BODY_BYTES", "")),
             rate_per_minute=parse_rate(os.environ.get("MATCHER_RATE_PER_MINUTE", "")),
+            request_timeout_s=parse_timeout(os.environ.get("MATCHER_REQUEST_TIMEOUT_S", "")),
+            cors_origins=parse_origins(os.environ.get("MATCHER_CORS_ORIGINS", "")),
         )
 
 
@@ -76,3 +84,26 @@ def parse_size(value: str) -> int:
 
 def parse_rate(value: str) -> int:
     return _positive_int("MATCHER_RATE_PER_MINUTE", value, DEFAULT_RATE_PER_MINUTE, "requests")
+
+
+def parse_timeout(value: str) -> float:
+    if not value.strip():
+        return DEFAULT_REQUEST_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"MATCHER_REQUEST_TIMEOUT_S: value {value!r}: should be a number of seconds above 0")
+    return seconds
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """`"https://a.example, https://b.example"` -> both; each must be `*` or scheme://host[:port], no path."""
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not ORIGIN.fullmatch(origin):
+            raise InputError(
+                f"MATCHER_CORS_ORIGINS: value {origin!r}: not an origin; write it as https://host or https://host:port"
+            )
+    return origins

@@ -1,8 +1,8 @@
 """Errors to JSON: every error body is `{"error": "..."}`, and no stack trace reaches a client.
 
 MatcherError            400 (a subclass not listed below)
-├── InputError          422  a proposal or filter value is invalid
-│   └── UnknownIdError  404  an unknown instrument id
+├── InputError          422  a proposal or filter value is invalid, or a triage run stored without its proposals
+│   └── UnknownIdError  404  an unknown instrument id or triage run id
 ├── CorpusError         422
 ├── NotBuiltError       503  the matcher or the feedback store is not loaded
 ├── ModelError          503  the encoder could not be loaded

@@ -2,34 +2,51 @@
 
 The matcher and the feedback store come from the `get_matcher` and `get_store` dependencies (opened once, in the
 app's lifespan); tests replace them with `app.dependency_overrides[...]`. Writes need `require_api_key`; the
-endpoints that run the matcher are limited per client by `rate_limit`.
+endpoints that run the matcher are limited per client by `rate_limit` and in time by `within_limit`. Each triage run
+is stored with its proposals (committed before the answer, so `GET /v1/gaps?run=ID` can analyse it again) and its id
+sent in the `X-Triage-Run` header, so the body stays the contract's list; `responses` documents every answer in the
+OpenAPI schema.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+import anyio
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from matcher import InputError, Matcher, NotBuiltError
-from matcher.batch import parse_proposals, proposal_from_row
+from matcher import Matcher, MatchResult, NotBuiltError, Proposal
+from matcher.batch import proposal_from_row
 
 from .export import matches_csv
 from .ratelimit import rate_limit
+from .responses import (
+    RUN_HEADER,
+    FeedbackBody,
+    HealthBody,
+    MatchResultBody,
+    RegionsBody,
+    TriageRunBody,
+    TriageRunSummary,
+    answers,
+    run_header,
+)
 from .schemas import (
-    MAX_PROPOSALS,
+    MAX_ROW_ID,
     FeedbackQuery,
     FeedbackRequest,
     InstrumentFilter,
     MatchRequest,
+    RunsQuery,
     TriageRequest,
     UploadQuery,
 )
 from .security import require_api_key
-from .storage import FeedbackStore
+from .storage import FeedbackStore, TriageRun
+from .timeouts import within_limit
+from .uploads import read_upload
 
 router = APIRouter()
 
@@ -52,51 +69,102 @@ MatcherDep = Annotated[Matcher, Depends(get_matcher)]
 StoreDep = Annotated[FeedbackStore, Depends(get_store)]
 
 
-@router.post("/v1/match", dependencies=[Depends(rate_limit)])
-def match(body: MatchRequest, matcher: MatcherDep) -> dict[str, Any]:
-    return matcher.match(body, top_k=body.top).to_dict()
+RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": list[MatchResultBody], "headers": run_header()},
+    **answers(400, 413, 422, 429, 503),
+}
 
 
-@router.post("/v1/triage", dependencies=[Depends(rate_limit)])
-def triage(body: TriageRequest, matcher: MatcherDep) -> list[dict[str, Any]]:
-    proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(body.proposals, 1)]
-    return [r.to_dict() for r in matcher.match_batch(proposals, top_k=body.top)]
+@router.post(
+    "/v1/match",
+    dependencies=[Depends(rate_limit)],
+    response_model=None,
+    responses={200: {"model": MatchResultBody}, **answers(400, 413, 422, 429, 503)},
+)
+async def match(request: Request, body: MatchRequest, matcher: MatcherDep) -> dict[str, Any]:
+    result = await within_limit(request, matcher.match, body, top_k=body.top)
+    return result.to_dict()
 
 
-@router.post("/v1/triage/upload", dependencies=[Depends(rate_limit)], response_model=None)
-def triage_upload(
+@router.post("/v1/triage", dependencies=[Depends(rate_limit)], response_model=None, responses=RUN_ANSWERS)
+async def triage(
+    request: Request, response: Response, body: TriageRequest, matcher: MatcherDep, store: StoreDep
+) -> list[dict[str, Any]]:
+    proposals, results = await within_limit(request, triage_rows, matcher, body.proposals, body.top)
+    run, dicts = await anyio.to_thread.run_sync(store_run, store, "json", body.top, proposals, results)
+    response.headers[RUN_HEADER] = str(run.id)
+    return dicts
+
+
+UPLOAD_ANSWERS = {**RUN_ANSWERS, 200: {**RUN_ANSWERS[200], "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/v1/triage/upload", dependencies=[Depends(rate_limit)], response_model=None, responses=UPLOAD_ANSWERS)
+async def triage_upload(
+    request: Request,
+    response: Response,
     file: Annotated[UploadFile, File(description="a .csv or .jsonl file of proposals, as for `matcher triage`")],
     query: Annotated[UploadQuery, Query()],
     matcher: MatcherDep,
+    store: StoreDep,
 ) -> list[dict[str, Any]] | Response:
     name = file.filename or "upload"
-    try:
-        text = file.file.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
-    proposals = parse_proposals(text, name, PurePosixPath(name).suffix)
-    if len(proposals) > MAX_PROPOSALS:
-        raise InputError(
-            f"{name}: {len(proposals)} rows; at most {MAX_PROPOSALS} per upload (use `matcher triage` for more)"
-        )
-    results = matcher.match_batch(proposals, top_k=query.top)
+    data = await file.read()
+    proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top)
+    run, dicts = await anyio.to_thread.run_sync(store_run, store, name, query.top, proposals, results)
     if query.format == "csv":
-        headers = {"Content-Disposition": 'attachment; filename="triage-matches.csv"'}
+        headers = {"Content-Disposition": 'attachment; filename="triage-matches.csv"', RUN_HEADER: str(run.id)}
         return Response(matches_csv(results), media_type="text/csv; charset=utf-8", headers=headers)
-    return [r.to_dict() for r in results]
+    response.headers[RUN_HEADER] = str(run.id)
+    return dicts
 
 
-@router.get("/v1/instruments")
+Triage = tuple[list[Proposal], list[MatchResult]]  # the proposals of a run and their results, in input order
+
+
+def triage_rows(matcher: Matcher, rows: list[dict[str, Any]], top: int) -> Triage:
+    proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
+    return proposals, matcher.match_batch(proposals, top_k=top)
+
+
+def triage_file(matcher: Matcher, data: bytes, name: str, top: int) -> Triage:
+    proposals = read_upload(data, name)
+    return proposals, matcher.match_batch(proposals, top_k=top)
+
+
+def store_run(
+    store: FeedbackStore, source: str, top: int, proposals: list[Proposal], results: list[MatchResult]
+) -> tuple[TriageRun, list[dict[str, Any]]]:
+    """Store a run with its proposals (so it can be analysed again) and return it with the results' JSON dicts."""
+    dicts = [r.to_dict() for r in results]
+    return store.add_run(source, top, dicts, proposals), dicts
+
+
+@router.get(
+    "/v1/triage/runs", response_model=None, responses={200: {"model": list[TriageRunSummary]}, **answers(422, 503)}
+)
+def triage_runs(query: Annotated[RunsQuery, Query()], store: StoreDep) -> list[dict[str, Any]]:
+    return [run.to_dict() for run in store.list_runs(query.limit, query.offset)]
+
+
+@router.get(
+    "/v1/triage/runs/{run_id}", response_model=None, responses={200: {"model": TriageRunBody}, **answers(404, 422, 503)}
+)
+def triage_run(run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], store: StoreDep) -> dict[str, Any]:
+    return store.run(run_id).to_dict()
+
+
+@router.get("/v1/instruments", responses=answers(422, 503))
 def instruments(query: Annotated[InstrumentFilter, Query()], matcher: MatcherDep) -> list[dict[str, Any]]:
     return [i.model_dump(mode="json", exclude_none=True) for i in query.select(matcher.corpus)]
 
 
-@router.get("/v1/instruments/{instrument_id}")
+@router.get("/v1/instruments/{instrument_id}", responses=answers(404, 503))
 def instrument(instrument_id: str, matcher: MatcherDep) -> dict[str, Any]:
     return matcher.corpus.instrument(instrument_id).model_dump(mode="json", exclude_none=True)
 
 
-@router.get("/v1/regions")
+@router.get("/v1/regions", response_model=None, responses={200: {"model": RegionsBody}, **answers(503)})
 def regions(matcher: MatcherDep) -> dict[str, list[dict[str, Any]]]:
     corpus = matcher.corpus
     return {
@@ -105,18 +173,24 @@ def regions(matcher: MatcherDep) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-@router.post("/v1/feedback", status_code=201, dependencies=[Depends(require_api_key)])
+@router.post(
+    "/v1/feedback",
+    status_code=201,
+    dependencies=[Depends(require_api_key)],
+    response_model=None,
+    responses={201: {"model": FeedbackBody}, **answers(400, 401, 404, 413, 422, 503)},
+)
 def add_feedback(body: FeedbackRequest, matcher: MatcherDep, store: StoreDep) -> dict[str, Any]:
     matcher.corpus.instrument(body.instrument_id)  # 404 for an id the corpus does not know
     return store.add(body.proposal_id, body.instrument_id, body.relevant, body.note).to_dict()
 
 
-@router.get("/v1/feedback")
+@router.get("/v1/feedback", response_model=None, responses={200: {"model": list[FeedbackBody]}, **answers(422, 503)})
 def list_feedback(query: Annotated[FeedbackQuery, Query()], store: StoreDep) -> list[dict[str, Any]]:
     return [row.to_dict() for row in store.list(query.limit, query.offset, query.proposal_id)]
 
 
-@router.get("/health")
+@router.get("/health", response_model=None, responses={200: {"model": HealthBody}, **answers(503)})
 def health(request: Request, matcher: MatcherDep, store: StoreDep) -> dict[str, Any]:
     return {
         "status": "ok",

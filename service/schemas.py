@@ -21,6 +21,7 @@ MAX_PROPOSALS = 500
 MAX_NOTE = 2000
 MAX_ID = 200
 MAX_PAGE = 500
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: larger ids and offsets cannot be looked up
 
 
 class MatchRequest(Proposal):
@@ -101,8 +102,17 @@ class FeedbackQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)
     proposal_id: str | None = None
+
+
+class RunsQuery(BaseModel):
+    """Query of `GET /v1/triage/runs`: one page of stored runs, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)
 
 
 def _applicant_covers(allowed: tuple[str, ...], applicant: str) -> bool:

@@ -1,29 +1,36 @@
-"""Feedback stored in SQLite: one database file, WAL journal, numbered migrations applied at start-up.
+"""Feedback and triage runs stored in SQLite: one database file, WAL journal, numbered migrations at start-up.
 
     >>> store = FeedbackStore.open(tmp / "feedback.sqlite3")
     >>> store.add("p1", "nl-waterstof", relevant=True).id
     1
+    >>> store.add_run("ideas.csv", top=5, results=[result.to_dict()], proposals=[proposal]).id
+    1
+    >>> store.run_results(1)[0]["proposal_id"]
+    'p1'
+    >>> store.run_proposals(1) == [proposal]
+    True
     >>> store.close()
 
-Every write is committed (with `synchronous=FULL`) before `add` returns, so an acknowledged row survives a crash.
-One connection is shared by FastAPI's threadpool behind a lock; other processes (uvicorn workers) wait on SQLite's
-own lock for up to `BUSY_TIMEOUT_S`.
+Every write is committed (with `synchronous=FULL`) before `add` or `add_run` returns, so an acknowledged row
+survives a crash. One connection is shared by FastAPI's threadpool behind a lock; other processes (uvicorn workers)
+wait on SQLite's own lock for up to `BUSY_TIMEOUT_S`.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from matcher import MatcherError
+from matcher import InputError, MatcherError, Proposal, UnknownIdError
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -40,6 +47,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_proposal ON feedback (proposal_id, id);
     """,
+    """
+    CREATE TABLE triage_run (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        top INTEGER NOT NULL,
+        results TEXT NOT NULL
+    );
+    """,
+    # The input proposals of a run (JSON list of `Proposal`s), so a stored run can be analysed again (gap analysis);
+    # NULL for the runs stored before this migration.
+    """
+    ALTER TABLE triage_run ADD COLUMN proposals TEXT;
+    """,
 )
 
 Clock = Callable[[], dt.datetime]
@@ -47,6 +69,14 @@ Clock = Callable[[], dt.datetime]
 
 class StorageError(MatcherError):
     """The feedback database cannot be used (written by a newer version, or the store is closed)."""
+
+
+class UnknownRunError(UnknownIdError):
+    """No triage run has this id (404 in the service)."""
+
+
+class RunWithoutProposalsError(InputError):
+    """The run was stored before its proposals were kept (schema version 2 or older): 422 in the service."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,28 @@ class Feedback:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TriageRun:
+    """One stored triage run: where its rows came from, how many, `top`, and (when loaded) its results.
+
+    `source` is the uploaded file's name, or `"json"` for `POST /v1/triage`; `results` are match JSON dicts in
+    input order, or None in a listing (which leaves them out).
+    """
+
+    id: int
+    created_at: str
+    source: str
+    row_count: int
+    top: int
+    results: builtins.list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.results is None:
+            del data["results"]
+        return data
 
 
 def utc_now() -> dt.datetime:
@@ -93,7 +145,7 @@ class FeedbackStore:
 
     def add(self, proposal_id: str, instrument_id: str, relevant: bool, note: str | None = None) -> Feedback:
         """Store one row and commit it before returning it (with its id and time)."""
-        created = self._clock().astimezone(dt.UTC).isoformat(timespec="seconds")
+        created = self._now()
         with self._lock:
             conn = self._connection()
             with _transaction(conn):
@@ -122,6 +174,73 @@ class FeedbackStore:
             (n,) = self._connection().execute("SELECT count(*) FROM feedback").fetchone()
         return int(n)
 
+    def add_run(
+        self, source: str, top: int, results: builtins.list[dict[str, Any]], proposals: Sequence[Proposal]
+    ) -> TriageRun:
+        """Store one triage run's results (match JSON dicts) and its input proposals (one per result, same order)
+        in one transaction, and commit before returning the run, without results."""
+        if len(proposals) != len(results):
+            raise ValueError(f"{len(proposals)} proposals for {len(results)} results; a run keeps one per result")
+        created = self._now()
+        encoded = _json(results)
+        inputs = _json([p.model_dump(mode="json") for p in proposals])
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn):
+                cursor = conn.execute(
+                    "INSERT INTO triage_run (created_at, source, row_count, top, results, proposals)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (created, source, len(results), top, encoded, inputs),
+                )
+            row_id = cursor.lastrowid
+        if row_id is None:
+            raise StorageError("the database returned no id for the stored run")
+        return TriageRun(row_id, created, source, len(results), top)
+
+    def list_runs(self, limit: int = 100, offset: int = 0) -> builtins.list[TriageRun]:
+        """Runs newest first, without their results."""
+        sql = "SELECT id, created_at, source, row_count, top FROM triage_run ORDER BY id DESC LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._connection().execute(sql, (limit, offset)).fetchall()
+        return [TriageRun(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def run(self, run_id: int) -> TriageRun:
+        """One run with its results; `UnknownRunError` when there is none with this id."""
+        sql = "SELECT id, created_at, source, row_count, top, results FROM triage_run WHERE id = ?"
+        with self._lock:
+            row = self._connection().execute(sql, (run_id,)).fetchone()
+        if row is None:
+            raise UnknownRunError(f"unknown triage run id {run_id}; GET /v1/triage/runs lists them")
+        run_id, created, source, row_count, top, results = row
+        return TriageRun(run_id, created, source, row_count, top, json.loads(results))
+
+    def run_results(self, run_id: int) -> builtins.list[dict[str, Any]]:
+        """The match JSON dicts of one stored run, in input order (for analyses of a past run)."""
+        results = self.run(run_id).results
+        return [] if results is None else results
+
+    def run_proposals(self, run_id: int) -> builtins.list[Proposal]:
+        """The input proposals of one stored run, in input order.
+
+        `UnknownRunError` when there is no such run; `RunWithoutProposalsError` for a run stored before proposals
+        were kept (it has results only).
+        """
+        with self._lock:
+            row = self._connection().execute("SELECT proposals FROM triage_run WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UnknownRunError(f"unknown triage run id {run_id}; GET /v1/triage/runs lists them")
+        if row[0] is None:
+            raise RunWithoutProposalsError(
+                f"triage run {run_id} was stored before runs kept their proposals, so it cannot be analysed again; "
+                "upload its file again (POST /v1/triage/upload) and use the new run id"
+            )
+        return [Proposal.model_validate(p) for p in json.loads(row[0])]
+
+    def count_runs(self) -> int:
+        with self._lock:
+            (n,) = self._connection().execute("SELECT count(*) FROM triage_run").fetchone()
+        return int(n)
+
     def pragma(self, name: str) -> Any:
         """The value of one PRAGMA (`journal_mode`, `synchronous`, ...), for health checks and tests."""
         if not name.isidentifier():
@@ -140,6 +259,9 @@ class FeedbackStore:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+    def _now(self) -> str:
+        return self._clock().astimezone(dt.UTC).isoformat(timespec="seconds")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -165,6 +287,10 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) 
             applied = utc_now().isoformat(timespec="seconds")
             conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, applied))
     return len(migrations)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _statements(script: str) -> list[str]:

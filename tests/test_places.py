@@ -19,3 +19,8 @@ from matcher.places import mentioned_regions
 )
 def test_mentioned_regions(text: str, regions: set[str]) -> None:
     assert mentioned_regions(text) == regions
+
+
+def test_zeeuws_vlaanderen_is_zeeland_not_flanders() -> None:
+    assert mentioned_regions("Een loonwerker uit Zeeuws-Vlaanderen") == {"NL-ZE"}
+    assert mentioned_regions("Zeeuws-Vlaamse akkerbouwers met een partner in Gent") == {"NL-ZE", "BE-VLG"}

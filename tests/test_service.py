@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from matcher import Matcher, Proposal, Settings
 from matcher.records import REGION_CODES
-from service.app import create_app, serve
+from service.app import create_app, log_config, serve
 from service.config import ServiceSettings
 from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
@@ -335,5 +335,12 @@ def test_serve_passes_settings_to_uvicorn_workers_through_the_environment(
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
     serve(Settings(corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing"), "0.0.0.0", 8123, 2)
-    assert calls == [(("service.app:create_app",), {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 2})]
+    config = log_config()
+    assert calls == [
+        (
+            ("service.app:create_app",),
+            {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 2, "log_config": config},
+        )
+    ]
+    assert config["loggers"]["service"] == {"handlers": ["default"], "level": "INFO", "propagate": False}
     assert Settings.from_env() == Settings(corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing")

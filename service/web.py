@@ -1,0 +1,282 @@
+"""The web pages, server-rendered from `templates/`: the applicant page (`/`) and the adviser page (`/adviser`).
+
+    GET  /                 the applicant form; with `?text=...` (and the other fields) also the results
+    POST /                 the form posted: results, or the form again with its errors (422)
+    GET  /adviser          the upload form for triage
+    POST /adviser          a CSV or JSONL file posted: the triage table, with a CSV download of the same rows; the run
+                           is stored like `POST /v1/triage/upload` and its id shown (and sent in `X-Triage-Run`)
+
+The pages call the library as the JSON routes do (`get_matcher`, `read_upload`, `store_run`, `matches_csv`) and run
+under the same per-client `rate_limit`. Interface strings come from `service.i18n`: Dutch by default, English with
+`?lang=en` (remembered in a cookie). Feedback from the adviser page goes to `POST /v1/feedback` from `static/app.js`,
+with the API key the adviser types in (kept in the tab's sessionStorage); without JavaScript the table still renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+
+from matcher import InputError, Matcher, MatchResult, __version__
+from matcher.records import APPLICANT_TYPES
+
+from .export import matches_csv
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, label, texts
+from .ratelimit import RateLimiter, get_limiter, rate_limit
+from .responses import RUN_HEADER
+from .routes import StoreDep, get_matcher, store_run
+from .schemas import MAX_PROPOSALS, MAX_TOP, MatchRequest, UploadQuery
+from .uploads import read_upload
+
+router = APIRouter(include_in_schema=False)
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+LANG_COOKIE = "lang"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+ADVISER_TOP = 5
+EXCERPT_CHARS = 160
+MAX_LINK_CHARS = 4000  # longer forms are not carried into the language switch link (URLs have limits)
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+MatcherDep = Annotated[Matcher, Depends(get_matcher)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+
+
+class ApplicantForm(BaseModel):
+    """The applicant form as typed: every field a string, '' when left empty; `proposal` checks it."""
+
+    text: str = ""
+    region: str = ""
+    applicant_type: str = ""
+    budget_eur: str = ""
+    trl: str = ""
+    partners: str = ""
+    as_of: str = ""
+
+    def filled(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v.strip()}
+
+    def request(self) -> MatchRequest:
+        """The match request, checked by the library's own rules; raises `ValidationError`."""
+        data: dict[str, Any] = {k: v.strip() for k, v in self.filled().items()}
+        data["text"] = self.text  # an empty text is the library's error to report, not a missing field
+        if "budget_eur" in data:
+            data["budget_eur"] = data["budget_eur"].replace(" ", "").replace("€", "")
+        return MatchRequest.model_validate(data)
+
+
+FormError = tuple[str, str]  # (field, message in the page's language)
+
+
+def form_errors(exc: ValidationError, values: Mapping[str, str], t: dict[str, str]) -> list[FormError]:
+    """One message per problem, naming the field by its label on the page."""
+    out = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "text"
+        out.append((field, form_error(err, field, values.get(field, ""), t)))
+    return out
+
+
+def form_error(err: Any, field: str, value: str, t: dict[str, str]) -> str:
+    kind, ctx = err["type"], err.get("ctx", {})
+    name = t.get(f"field.{field}", field)
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    fill = {"field": name, "value": shown}
+    if field in ("region", "applicant_type") or kind in ("literal_error", "enum"):
+        return t["error.choice"].format(**fill)
+    if field == "text" and kind == "value_error":
+        return t["error.text_empty"].format(**fill)
+    if kind == "missing":
+        return t["error.required"].format(**fill)
+    if kind == "string_too_long":
+        return t["error.too_long"].format(**fill, limit=ctx.get("max_length", ""))
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return t["error.number"].format(**fill)
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return t["error.whole_number"].format(**fill)
+    if kind in ("greater_than_equal", "greater_than"):
+        return t["error.at_least"].format(**fill, limit=shown_number(ctx.get("ge", ctx.get("gt"))))
+    if kind in ("less_than_equal", "less_than"):
+        return t["error.at_most"].format(**fill, limit=shown_number(ctx.get("le", ctx.get("lt"))))
+    if kind.startswith(("date", "datetime")):
+        return t["error.date"].format(**fill)
+    return t["error.invalid"].format(**fill, detail=err["msg"])
+
+
+def shown_number(value: object) -> str:
+    """`0.0` -> `'0'`: limits of float fields are whole numbers, shown without a decimal point."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+# -- rendering -------------------------------------------------------------------------------------------------------
+def page_language(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def switch_url(request: Request, lang: str, keep: Mapping[str, str]) -> str:
+    """The same page in the other language, carrying the filled-in form when it fits in a link."""
+    other = "en" if lang == "nl" else "nl"
+    query = urlencode({**keep, "lang": other})
+    if len(query) > MAX_LINK_CHARS:
+        query = urlencode({"lang": other})
+    return f"{request.scope.get('root_path', '')}{request.url.path}?{query}"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status: int = 200,
+    keep: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    lang = page_language(request)
+    t = texts(lang)
+    base = {
+        "lang": lang,
+        "t": t,
+        "label": lambda prefix, code: label(t, prefix, code),
+        "root": request.scope.get("root_path", ""),
+        "version": __version__,
+        "switch_url": switch_url(request, lang, keep or {}),
+        "page": template.removesuffix(".html"),
+        "errors": [],
+    } | context
+    base["error_fields"] = {field for field, _ in base["errors"]}
+    response = templates.TemplateResponse(request, template, base, status_code=status)
+    response.headers.update({"Content-Security-Policy": CSP, **(headers or {})})
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax")
+    return response
+
+
+def limited(request: Request, limiter: RateLimiter) -> Response | None:
+    """The page answer of `rate_limit` when the client is over the limit (429, Retry-After); None otherwise."""
+    try:
+        rate_limit(request, limiter)
+    except HTTPException as exc:
+        wait = (exc.headers or {}).get("Retry-After", "60")
+        message = texts(page_language(request))["error.rate"].format(limit=wait)
+        return render(request, "error.html", {"message": message}, status=exc.status_code, headers=exc.headers)
+    return None
+
+
+def region_choices(matcher: Matcher, lang: str) -> list[tuple[str, str]]:
+    regions = [(r.code, (r.name_en if lang == "en" and r.name_en else r.name)) for r in matcher.corpus.regions]
+    return sorted(regions, key=lambda r: r[1])
+
+
+# -- the applicant page ----------------------------------------------------------------------------------------------
+def applicant(
+    request: Request, matcher: Matcher, form: ApplicantForm, errors: list[FormError], result: MatchResult | None
+) -> Response:
+    lang = page_language(request)
+    context = {
+        "form": form,
+        "errors": errors,
+        "result": result,
+        "regions": region_choices(matcher, lang),
+        "applicant_types": APPLICANT_TYPES,
+    }
+    return render(request, "applicant.html", context, status=422 if errors else 200, keep=form.filled())
+
+
+def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, form: ApplicantForm) -> Response:
+    try:
+        body = form.request()
+    except ValidationError as exc:
+        return applicant(
+            request, matcher, form, form_errors(exc, form.model_dump(), texts(page_language(request))), None
+        )
+    over = limited(request, limiter)
+    if over is not None:
+        return over
+    return applicant(request, matcher, form, [], matcher.match(body, top_k=body.top))
+
+
+@router.get("/")
+def applicant_page(
+    request: Request, form: Annotated[ApplicantForm, Query()], matcher: MatcherDep, limiter: LimiterDep
+) -> Response:
+    if "text" not in request.query_params:
+        return applicant(request, matcher, form, [], None)
+    return run_form(request, matcher, limiter, form)
+
+
+@router.post("/")
+def applicant_submit(
+    request: Request, form: Annotated[ApplicantForm, Form()], matcher: MatcherDep, limiter: LimiterDep
+) -> Response:
+    return run_form(request, matcher, limiter, form)
+
+
+# -- the adviser page ------------------------------------------------------------------------------------------------
+def adviser(
+    request: Request,
+    top: str,
+    errors: list[FormError],
+    triage: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    context = {"top": top, "errors": errors, "max_top": MAX_TOP, "max_proposals": MAX_PROPOSALS, "triage": triage}
+    return render(request, "adviser.html", context, status=422 if errors else 200, headers=headers)
+
+
+@router.get("/adviser")
+def adviser_page(request: Request) -> Response:
+    return adviser(request, str(ADVISER_TOP), [])
+
+
+@router.post("/adviser")
+def adviser_upload(
+    request: Request,
+    matcher: MatcherDep,
+    store: StoreDep,
+    limiter: LimiterDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    top: Annotated[str, Form()] = str(ADVISER_TOP),
+) -> Response:
+    t = texts(page_language(request))
+    try:
+        query = UploadQuery.model_validate({"top": top.strip()})
+    except ValidationError as exc:
+        return adviser(request, top, form_errors(exc, {"top": top}, t))
+    if file is None or not file.filename:
+        return adviser(request, top, [("file", t["error.file_missing"].format(field=t["field.file"]))])
+    try:
+        proposals = read_upload(file.file.read(), file.filename)
+    except InputError as exc:
+        return adviser(request, top, [("file", t["error.file"].format(detail=exc))])
+    over = limited(request, limiter)
+    if over is not None:
+        return over
+    results = matcher.match_batch(proposals, top_k=query.top)
+    run, _ = store_run(store, file.filename, query.top, proposals, results)  # stored like POST /v1/triage/upload
+    triage = {
+        "run_id": run.id,
+        "name": file.filename,
+        "rows": [
+            (p, p.text[:EXCERPT_CHARS] + ("…" if len(p.text) > EXCERPT_CHARS else ""), r)
+            for p, r in zip(proposals, results, strict=True)
+        ],
+        "csv_href": "data:text/csv;charset=utf-8," + quote(matches_csv(results)),
+        "csv_name": f"triage-{dt.date.today().isoformat()}.csv",
+    }
+    return adviser(request, top, [], triage, headers={RUN_HEADER: str(run.id)})

@@ -1,0 +1,202 @@
+"""Gap analysis over the tiny corpus of conftest, with one change: nl-scholing's call closes 30 days after AS_OF.
+
+Answers known in advance (threshold 0.7, hashing encoder):
+- agrifood x NL-GE has two proposals (e1, e2) and no instrument: the only one, prov-gelderland-eiwit, is closed;
+- nl-scholing closes in 30 days and s1 matches it; rom-oost-lening and eu-zorg nobody matches;
+- the weak matches form two clusters: the protein proposals and the theatre proposals.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher import HashingEncoder, InputError, Matcher, Proposal, load_corpus
+from matcher.calibration import Threshold, separating_cut
+from matcher.cli import main
+from matcher.gaps import GapOptions, GapReport, cluster_labels, gap_report
+from matcher.report import CSV_NAMES, csv_paths, write_report
+
+from .conftest import INSTRUMENTS, write_corpus
+
+AS_OF = dt.date(2026, 11, 30)
+THRESHOLD = Threshold.fixed(0.7, "fixed for the tests")
+BATCH = [
+    ("h1", "Wij bouwen een waterstof pilot met een elektrolyser", "NL-GR"),
+    ("s1", "Scholing en opleiding van werknemers in het mkb", "NL-UT"),
+    ("e1", "Plantaardige eiwitten: wij ontwikkelen vleesvervangers van erwten", "NL-GE"),
+    ("e2", "Vleesvervangers uit plantaardige eiwitten van bonen", "NL-GE"),
+    ("t1", "Ons theatergezelschap maakt een voorstelling met nieuwe decors en kostuums", "NL-UT"),
+    ("t2", "Een theatergezelschap zoekt geld voor decors voor de voorstelling", "NL-UT"),
+]
+
+
+def closing_soon_corpus(root: Path) -> Path:
+    instruments: list[dict[str, Any]] = [dict(i) for i in INSTRUMENTS]
+    for inst in instruments:
+        if inst["id"] == "nl-scholing":
+            inst.update(status="open", opens=dt.date(2026, 1, 1), closes=AS_OF + dt.timedelta(days=30))
+    return write_corpus(root, instruments)
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    root = closing_soon_corpus(tmp_path_factory.mktemp("gaps") / "corpora")
+    return Matcher.build(load_corpus(root), HashingEncoder())
+
+
+def proposals() -> list[Proposal]:
+    extra: dict[str, Any] = {"applicant_type": "sme", "trl": 6, "partners": 3}
+    return [Proposal(id=i, text=t, region=r, **(extra if i == "h1" else {})) for i, t, r in BATCH]
+
+
+@pytest.fixture(scope="module")
+def report(matcher: Matcher) -> GapReport:
+    return gap_report(matcher, proposals(), AS_OF, THRESHOLD)
+
+
+def test_a_cell_with_demand_and_no_open_instrument_is_a_gap(report: GapReport) -> None:
+    cell = next(c for c in report.cells if (c.theme, c.region) == ("agrifood", "NL-GE"))
+    assert (cell.demand, cell.supply, cell.gap) == (2, 0, True)
+    assert report.gap_cells()[0] == cell
+    energy = next(c for c in report.cells if (c.theme, c.region) == ("energy", "NL-GR"))
+    assert (energy.demand, energy.supply, energy.instruments, energy.gap) == (1, 1, ("nl-waterstof",), False)
+    assert report.regions == ("NL-GR", "NL-GE", "NL-UT")
+
+
+def test_an_instrument_closing_within_the_window_lists_its_demand(report: GapReport) -> None:
+    [closing] = report.closing
+    assert (closing.instrument_id, closing.days_left, closing.matching_proposals) == ("nl-scholing", 30, ("s1",))
+
+
+def test_instruments_nobody_matched_leave_out_closed_ones(report: GapReport) -> None:
+    assert [i.instrument_id for i in report.unmatched] == ["eu-zorg", "rom-oost-lening"]
+
+
+def test_weak_matches_cluster_deterministically_with_distinctive_labels(matcher: Matcher, report: GapReport) -> None:
+    assert sorted(u.proposal_id for u in report.unmet) == ["e1", "e2", "t1", "t2"]
+    groups = sorted(tuple(sorted(c.members)) for c in report.clusters)
+    assert groups == [("e1", "e2"), ("t1", "t2")]
+    labels = {c.members[0][0]: c.label for c in report.clusters}
+    assert "vleesvervangers" in labels["e"] and "theatergezelschap" in labels["t"]
+    again = gap_report(matcher, proposals(), AS_OF, THRESHOLD)
+    assert again.clusters == report.clusters
+    assert report.to_dict()["clusters"][0]["members"] == list(report.clusters[0].members)
+
+
+def test_cluster_labels_number_the_largest_cluster_first() -> None:
+    vectors = [[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.05, 1]]
+    assert cluster_labels(__import__("numpy").array(vectors, dtype=float)).tolist() == [1, 1, 0, 0, 0]
+
+
+def test_filters_keep_one_theme_and_reject_unknown_values(matcher: Matcher) -> None:
+    only = gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(theme="agrifood", region="NL-GE"))
+    assert [(c.theme, c.region, c.demand) for c in only.cells] == [("agrifood", "NL-GE", 2)]
+    with pytest.raises(InputError, match="unknown theme 'kunst'; known themes: energy, human-capital"):
+        gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(theme="kunst"))
+    with pytest.raises(InputError, match="unknown region 'NL-XX'; known regions: NL-GR"):
+        gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(region="NL-XX"))
+    with pytest.raises(InputError, match="no proposals in the batch"):
+        gap_report(matcher, [], AS_OF, THRESHOLD)
+
+
+def test_separating_cut_takes_the_middle_of_the_best_gap() -> None:
+    assert separating_cut([0.3, 0.4, 0.5], [0.1, 0.2]) == 0.25
+    assert separating_cut([0.3, 0.4, 0.15], [0.1, 0.2]) == 0.25  # one positive lost beats a false positive
+
+
+def test_report_writes_html_and_every_csv(report: GapReport, tmp_path: Path) -> None:
+    out = tmp_path / "q4.html"
+    paths = write_report(report, out)
+    assert paths == [out, *csv_paths(out).values()]
+    assert [p.name for p in paths[1:]] == [f"q4-{n}.csv" for n in CSV_NAMES]
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") == 4 and "<link" not in page and "fixed for the tests" in page
+    with csv_paths(out)["closing_soon"].open() as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["instrument_id"], row["days_left"], row["proposal_ids"]) == ("nl-scholing", "30", "s1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
+
+
+def test_a_failure_half_way_leaves_no_partial_report(report: GapReport, tmp_path: Path) -> None:
+    def broken(_: GapReport) -> dict[str, bytes]:
+        raise RuntimeError("chart failed")
+
+    with pytest.raises(RuntimeError, match="chart failed"):
+        write_report(report, tmp_path / "q4.html", draw=broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the command line ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    corpora = closing_soon_corpus(tmp_path / "corpora")
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        base = ["--corpora", str(corpora), "--model", "hashing", "--artefacts", str(tmp_path / "art")]
+        try:
+            code = main(["gaps", *base, *args])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def batch_file(folder: Path, rows: list[tuple[str, str, str]] = BATCH, extra: str = "") -> Path:
+    path = folder / "intake.csv"
+    body = "".join(f'{i},"{t}",{r}\n' for i, t, r in rows)
+    path.write_text("id,text,region\n" + body + extra, encoding="utf-8")
+    return path
+
+
+def test_cli_writes_the_report_and_prints_a_summary(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "gaps.html"
+    code, stdout, err = run(str(batch_file(tmp_path)), "--as-of", "2026-11-30", "--report", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(["gaps.html", *(f"gaps-{n}.csv" for n in CSV_NAMES)])
+    assert stdout.startswith("gap analysis as of 2026-11-30: 6 proposals, weak-match threshold 0.200")
+    assert "closing within 90 days: 1, 1 with matching demand" in stdout
+    assert "nl-scholing closes 2026-12-30 (30 days): 4 proposal(s)" in stdout
+    assert f"wrote {out} and 5 CSV files beside it" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-of", "30-11-2026"], "date '30-11-2026' is not YYYY-MM-DD"),
+        (["--as-of", "2026-11-30", "--region", "NL-XX"], "unknown region 'NL-XX'"),
+        (["--as-of", "2026-11-30", "--theme", "kunst"], "unknown theme 'kunst'; known themes: energy"),
+    ],
+)
+def test_cli_bad_arguments_exit_2_and_write_nothing(run, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out" / "gaps.html"
+    out.parent.mkdir()
+    code, stdout, err = run(str(batch_file(tmp_path)), *args, "--report", str(out))
+    assert (code, stdout) == (2, "")
+    assert message in err and "Traceback" not in err
+    assert list(out.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,text,region\n", "intake.csv: no proposals in the file"),
+        ('id,text,region\na,"Waterstof",NL-GR\nb,"Scholing",NL-XX\n', "row 2: field 'region': value 'NL-XX'"),
+    ],
+)
+def test_cli_bad_batch_exits_2_and_writes_nothing(run, tmp_path: Path, content: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "intake.csv"
+    src.write_text(content, encoding="utf-8")
+    out = tmp_path / "out" / "gaps.html"
+    out.parent.mkdir()
+    code, _, err = run(str(src), "--as-of", "2026-11-30", "--report", str(out))
+    assert code == 2 and message in err
+    assert err.count("\n") == 1
+    assert list(out.parent.iterdir()) == []
