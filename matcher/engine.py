@@ -99,6 +99,8 @@ class Matcher:
             corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors, h2020
         )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
+        # Languages each instrument has text in: its summary's, plus English when it carries an English summary.
+        self._languages = [{guess_language(i.summary), *(("en",) if i.summary_en else ())} for i in self.instruments]
         self.evidence = ProjectEvidence(corpus.projects, embeddings.project_vectors)
 
     @classmethod
@@ -138,7 +140,8 @@ class Matcher:
         elif mode == "lexical":
             final = np.clip(lexical, 0.0, 1.0)
         else:
-            fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight)
+            cross = self.cross_lingual([guess_language(t) for t in texts])
+            fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight, cross)
             final = absolute_scores(fused, dense, self.embeddings.reference)
         return Scores(
             final=final,
@@ -150,6 +153,19 @@ class Matcher:
             lexical=lexical,
             overlap=overlap,
         )
+
+    def cross_lingual(self, languages: Sequence[str]) -> np.ndarray:
+        """(queries x instruments) True for a Dutch query against an instrument with no Dutch text.
+
+        There the lexical score is noise and the dense score stands in for it. Measured on the cross-lingual pairs,
+        Dutch proposals share almost no terms with English calls (lexical-only success@5 0.05), while English
+        proposals do share terms with Dutch scheme texts full of English loanwords and programme names (applying
+        the rule in that direction too lowered success@5 on the dev cases from 0.92 to 0.85).
+        """
+        dutch = np.array([lang == "nl" for lang in languages], dtype=bool)
+        no_dutch = np.array(["nl" not in langs for langs in self._languages], dtype=bool)
+        out: np.ndarray = np.outer(dutch, no_dutch)
+        return out
 
     # -- matching ------------------------------------------------------------------------------------------------
     def match_batch(

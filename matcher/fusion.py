@@ -60,13 +60,21 @@ def fuse(
     themes: np.ndarray | None = None,
     dense_weight: float = DENSE_WEIGHT,
     theme_weight: float = THEME_WEIGHT,
+    cross_lingual: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Convex combination of max-normalised dense and lexical scores and theme overlap, per query."""
+    """Convex combination of max-normalised dense and lexical scores and theme overlap, per query.
+
+    `cross_lingual` (bool, queries x items) marks pairs with no text in a shared language: word overlap means
+    nothing there, so the dense score stands in for the lexical one.
+    """
     if themes is None:
         theme_weight = 0.0
         themes = np.zeros_like(dense)
     lexical_weight = 1.0 - dense_weight - theme_weight
-    return dense_weight * max_normalise(dense) + lexical_weight * max_normalise(lexical) + theme_weight * themes
+    dense_norm, lexical_norm = max_normalise(dense), max_normalise(lexical)
+    if cross_lingual is not None:
+        lexical_norm = np.where(cross_lingual, dense_norm, lexical_norm)
+    return dense_weight * dense_norm + lexical_weight * lexical_norm + theme_weight * themes
 
 
 def absolute_scores(fused: np.ndarray, dense: np.ndarray, reference: float) -> np.ndarray:

@@ -106,3 +106,9 @@ def test_a_named_region_is_suggested_first_with_the_reason(tiny_matcher: Matcher
     result = tiny_matcher.match(Proposal(text="Samen met een partner uit Gelderland iets nieuws maken"), as_of=TODAY)
     first = result.partner_regions[0]
     assert (first.region, first.why[0]) == ("NL-GE", "Het voorstel noemt deze regio")
+
+
+def test_only_dutch_queries_against_instruments_without_dutch_text_are_cross_lingual(tiny_matcher: Matcher) -> None:
+    cross = tiny_matcher.cross_lingual(["nl", "en"])
+    assert cross.shape == (2, len(tiny_matcher.instruments))
+    assert not cross.any()  # every tiny instrument has a Dutch summary

@@ -66,3 +66,12 @@ def test_owner_max_agrees_with_a_plain_loop(scores: np.ndarray, owners: list[int
         if (owner_of == o).any():
             expected[:, o] = scores[:, owner_of == o].max(axis=1)
     np.testing.assert_allclose(owner_max(scores, owner_of, 4), expected)
+
+
+def test_cross_lingual_pairs_use_the_dense_score_for_the_lexical_part() -> None:
+    dense = np.array([[0.8, 0.4]])
+    lexical = np.array([[0.0, 0.5]])  # the first item shares no words: it is written in another language
+    plain = fuse(dense, lexical, dense_weight=0.5, theme_weight=0.0)
+    cross = fuse(dense, lexical, dense_weight=0.5, theme_weight=0.0, cross_lingual=np.array([[True, False]]))
+    assert plain.tolist() == [[0.5, 0.75]]
+    assert cross.tolist() == [[1.0, 0.75]]
