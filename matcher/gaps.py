@@ -38,7 +38,7 @@ from .corpus import Corpus
 from .eligibility import check_open, region_covers
 from .engine import DEFAULT_TOP, Matcher
 from .errors import InputError
-from .lexical import STOP_WORDS
+from .lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
 from .places import GAZETTEER
 from .records import REGION_CODES, Instrument, MatchResult, Proposal
 from .text import clip
@@ -49,27 +49,6 @@ NO_REGION = "NL"  # a proposal without a region is somewhere in the Netherlands
 MAX_CLUSTERS = 8
 LABEL_TERMS = 5
 
-# Dutch function words beyond the lexical scorer's short list, and words of any intake text that say nothing about
-# its topic: without them a cluster would be labelled "zodat" or "project".
-DUTCH_STOP_WORDS = frozenset(
-    """
-    aldus alleen altijd andere anders ben beide daar daarbij daarin daarna daarom daarmee dus echter eens eerst elk
-    elke enkele enz geen geweest had hebben heeft hem heel hele hen hierbij hoewel iemand iets jullie kon kunt
-    laat later men mag meest misschien moet moeten mogen nadat niets noch nooit omdat ondanks ook opnieuw pas
-    reeds sinds sommige steeds toch toen tussen uw vaak veel verder vooral waarbij waardoor waarin waarmee waarna
-    waarom waarop weer welk welke werden zeer zelf zelfs zijn zoals zodat zonder zowel
-    """.split()
-)
-INTAKE_WORDS = frozenset(
-    """
-    aanvraag aanvragen bedrijf bedrijven begroting bijdrage budget circa deel eerste eigen euro extra financiering
-    fte gaan gaat geld goed graag groot helpen idee jaar jaren klein kleine komen kosten looptijd maanden maken
-    medewerkers miljoen mogelijk nieuw nieuwe ongeveer onderneming ontwikkelen partner partners plan plannen project
-    projecten rond samen staat steun stichting subsidie totaal totale twee drie via vinden waar willen zoek zoeken
-    zoekt eur million company companies looking need needs funding grant support want wants years months new
-    plans total around based small first two three cost costs help like also
-    """.split()
-)
 # Place names say where, not what: the region is a column of its own.
 PLACE_WORDS = frozenset(w for names in GAZETTEER.values() for name in names for w in re.split(r"[\s-]+", name))
 LABEL_STOP_WORDS = sorted(STOP_WORDS | DUTCH_STOP_WORDS | ENGLISH_STOP_WORDS | INTAKE_WORDS | PLACE_WORDS)

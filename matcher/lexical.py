@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from .errors import NotBuiltError
 
@@ -29,6 +29,31 @@ STOP_WORDS: frozenset[str] = frozenset(
     them they this to was we will with would you your
     """.split()
 )
+
+# Dutch function words beyond the lexical scorer's short list, and words of any intake text that say nothing about
+# its topic: without them a cluster would be labelled "zodat" or "project".
+DUTCH_STOP_WORDS = frozenset(
+    """
+    aldus alleen altijd andere anders ben beide daar daarbij daarin daarna daarom daarmee dus echter eens eerst elk
+    elke enkele enz geen geweest had hebben heeft hem heel hele hen hierbij hoewel iemand iets jullie kon kunt
+    laat later men mag meest misschien moet moeten mogen nadat niets noch nooit omdat ondanks ook opnieuw pas
+    reeds sinds sommige steeds toch toen tussen uw vaak veel verder vooral waarbij waardoor waarin waarmee waarna
+    waarom waarop weer welk welke werden zeer zelf zelfs zijn zoals zodat zonder zowel
+    """.split()
+)
+INTAKE_WORDS = frozenset(
+    """
+    aanvraag aanvragen bedrijf bedrijven begroting bijdrage budget circa deel eerste eigen euro extra financiering
+    fte gaan gaat geld goed graag groot helpen idee jaar jaren klein kleine komen kosten looptijd maanden maken
+    medewerkers miljoen mogelijk nieuw nieuwe ongeveer onderneming ontwikkelen partner partners plan plannen project
+    projecten rond samen staat steun stichting subsidie totaal totale twee drie via vinden waar willen zoek zoeken
+    zoekt krijgen binnen vier vijf tien eur million company companies looking need needs funding grant support want
+    wants years months new
+    plans total around based small first two three cost costs help like also
+    """.split()
+)
+# Words never shown as "terms in common": they match without saying anything about the topic.
+UNINFORMATIVE: frozenset[str] = STOP_WORDS | DUTCH_STOP_WORDS | INTAKE_WORDS | frozenset(ENGLISH_STOP_WORDS)
 
 
 def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -117,4 +142,5 @@ class LexicalScorer:
         pairs = sorted(zip(q.indices.tolist(), q.data.tolist(), strict=True))
         weights = [(w * doc[t], t) for t, w in pairs if t in doc]
         words = [str(self.word_names_[t]) for _, t in sorted(weights, key=lambda x: -x[0])]
-        return [w for w in words if " " not in w][:top]
+        keep = [w for w in words if " " not in w and len(w) > 2 and not any(c.isdigit() for c in w)]
+        return [w for w in keep if w not in UNINFORMATIVE][:top]

@@ -40,3 +40,8 @@ def test_fast_rows_equal_sklearn_transform() -> None:
     for vectorizer in (scorer.word_, scorer.char_):
         fast = tfidf_rows(vectorizer, queries).toarray()
         np.testing.assert_allclose(fast, vectorizer.transform(queries).toarray(), atol=1e-12)
+
+
+def test_shared_terms_leave_out_words_that_say_nothing_about_the_topic() -> None:
+    scorer = LexicalScorer().fit(["nieuwe subsidie van 2 miljoen voor een lening aan start-ups", "scholing"])
+    assert scorer.shared_terms("wij willen een nieuwe lening van 2 miljoen subsidie", 0) == ["lening"]
