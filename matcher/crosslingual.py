@@ -35,6 +35,7 @@ class Pair(BaseModel):
     text_en: str = Field(min_length=1)
     region: RegionCode | None = None
     applicant_type: str | None = None
+    as_of: dt.date | None = None  # the date the topics describe (their harvest): deadlines are checked then
 
     def case(self, lang: str) -> DevCase:
         text = self.text_nl if lang == "nl" else self.text_en
@@ -46,6 +47,7 @@ class Pair(BaseModel):
                 "relevant": {r: 2 for r in self.relevant},
                 "region": self.region,
                 "applicant_type": self.applicant_type,
+                "as_of": self.as_of,
             }
         )
 

@@ -71,14 +71,21 @@ class HashingEncoder:
         return normalise(vec.transform(list(texts)).toarray())
 
 
+def default_threads(omp_num_threads: str, fallback: int = 2) -> int:
+    """Threads of the forward pass: OMP_NUM_THREADS when it is a positive number (as the other math libraries
+    read it, and as `matcher serve --workers N` sets it to share the cores), else `fallback`."""
+    value = omp_num_threads.strip()
+    return int(value) if value.isdigit() and int(value) > 0 else fallback
+
+
 class USEEncoder:
     """Multilingual Universal Sentence Encoder v3 (numpy forward pass, 512 dimensions)."""
 
     fork_safe = True  # pure numpy: a forked child can keep using the loaded weights
 
-    def __init__(self, threads: int = 2, batch_size: int = 64) -> None:
+    def __init__(self, threads: int | None = None, batch_size: int = 64) -> None:
         self.name = USE_MULTILINGUAL
-        self.threads = threads
+        self.threads = threads or default_threads(os.environ.get("OMP_NUM_THREADS", ""))
         self.batch_size = batch_size
         self._model: Any = None
 

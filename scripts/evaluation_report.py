@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 30)
 TOPICS = Path("eu-ft-calls-2026/topics.jsonl")
 OPERATIONS = Path("nl-structural-funds-2007-2013/projects_dev.csv")
+FT_AS_OF = dt.date(2026, 8, 1)  # the topics were harvested in August 2026; the case pairs are dated so too
 
 
 INDEX_NOTE = (
@@ -169,7 +170,7 @@ def main() -> None:
         parts.append(f"## Real data\n\nSkipped: {args.data} is absent (fund routing, cross-lingual and scale).\n")
     else:
         extra = work / "ft"
-        import_ft_topics_to(args.data / TOPICS, extra, AS_OF)
+        import_ft_topics_to(args.data / TOPICS, extra, FT_AS_OF)
         import_operations_to(args.data / OPERATIONS, extra)
         for model in args.models:
             parts.append(
@@ -189,7 +190,7 @@ def main() -> None:
             parts.append(
                 section(
                     f"Cross-lingual: Dutch vs English proposals against English EU calls, encoder {model}",
-                    f"matcher import ft-topics {args.data / TOPICS} --as-of {AS_OF} --out FT && "
+                    f"matcher import ft-topics {args.data / TOPICS} --as-of {FT_AS_OF} --out FT && "
                     f"matcher evaluate --model {model} --extra FT --crosslingual {args.pairs.relative_to(ROOT)}",
                     timed(f"crosslingual {model}", lambda s=settings: crosslingual(s, args.pairs)),
                     "Each pair says the same thing in Dutch and in English; the relevant instruments are imported "

@@ -31,5 +31,16 @@ async def within_limit(request: Request, func: Callable[..., T], *args: Any, **k
     """`func(*args, **kwargs)` in a worker thread, or 503 when it takes longer than the service's time limit."""
     seconds: float = request.app.state.service.request_timeout_s
     with anyio.move_on_after(seconds):
-        return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), abandon_on_cancel=True)
+        call = functools.partial(func, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=_matcher_slot(request))
     raise HTTPException(503, timeout_message(seconds), headers={"Retry-After": str(math.ceil(seconds))})
+
+
+def _matcher_slot(request: Request) -> anyio.CapacityLimiter:
+    """One matcher call at a time per worker process: a match already uses every math thread the worker has, and
+    concurrent calls only fight over them (measured: 8 concurrent clients on one worker halved the throughput).
+    Requests queue here, inside their time limit; more parallelism comes from more workers."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "matcher_slot", None)
+    if limiter is None:
+        limiter = request.app.state.matcher_slot = anyio.CapacityLimiter(1)
+    return limiter

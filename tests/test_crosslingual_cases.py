@@ -16,7 +16,7 @@ from matcher.records import APPLICANT_TYPES, REGION_CODES
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "corpora" / "dev_cases_crosslingual.yaml"
 TOPICS = REPO.parent / "shared" / "data" / "eu-ft-calls-2026" / "topics.jsonl"
-FIELDS = {"id", "relevant", "text_nl", "text_en", "region", "applicant_type"}
+FIELDS = {"id", "relevant", "text_nl", "text_en", "region", "applicant_type", "as_of"}
 
 
 @pytest.fixture(scope="module")

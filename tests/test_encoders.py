@@ -45,3 +45,13 @@ def test_unknown_model_path_is_a_clear_error() -> None:
         enc.encode(["x"])
     with pytest.raises(ModelError, match="model name is empty"):
         load_encoder("  ")
+
+
+def test_forward_pass_threads_follow_omp_num_threads() -> None:
+    from matcher.encoders import default_threads
+
+    assert default_threads("1") == 1
+    assert default_threads(" 4 ") == 4
+    assert default_threads("") == 2
+    assert default_threads("0") == 2
+    assert default_threads("lots") == 2

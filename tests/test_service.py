@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from matcher import Matcher, Proposal, Settings
 from matcher.records import REGION_CODES
-from service.app import create_app, log_config, serve
+from service.app import THREAD_VARIABLES, create_app, log_config, serve, worker_environment
 from service.config import ServiceSettings
 from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
@@ -330,17 +331,66 @@ def test_serve_passes_settings_to_uvicorn_workers_through_the_environment(
 ) -> None:
     import uvicorn
 
-    for name in ("MATCHER_CORPORA", "MATCHER_ARTEFACTS", "MATCHER_MODEL"):
-        monkeypatch.setenv(name, "unset")  # restored after the test
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # serve() writes the environment: keep the real one
+    for name in ("MATCHER_H2020", *THREAD_VARIABLES):
+        os.environ.pop(name, None)
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
-    serve(Settings(corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing"), "0.0.0.0", 8123, 2)
+    serve(Settings(corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing"), "0.0.0.0", 8123, 1)
     config = log_config()
     assert calls == [
         (
             ("service.app:create_app",),
-            {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 2, "log_config": config},
+            {"factory": True, "host": "0.0.0.0", "port": 8123, "log_config": config},
         )
     ]
     assert config["loggers"]["service"] == {"handlers": ["default"], "level": "INFO", "propagate": False}
     assert Settings.from_env() == Settings(corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing")
+
+
+def test_worker_environment_carries_every_setting_and_splits_threads(tmp_path: Path) -> None:
+    settings = Settings(
+        corpora=tmp_path / "c", artefacts=tmp_path / "a", model="hashing", extra=(tmp_path / "x", tmp_path / "y")
+    )
+    env = worker_environment(settings, workers=2, cores=4, current={"MKL_NUM_THREADS": "3"})
+    assert env == {
+        "MATCHER_CORPORA": str(tmp_path / "c"),
+        "MATCHER_ARTEFACTS": str(tmp_path / "a"),
+        "MATCHER_MODEL": "hashing",
+        "MATCHER_EXTRA": f"{tmp_path / 'x'},{tmp_path / 'y'}",
+        "MATCHER_INDEX": "exact",
+        "OMP_NUM_THREADS": "2",
+        "OPENBLAS_NUM_THREADS": "2",
+    }
+    one = worker_environment(None, workers=1, cores=2, current={})
+    assert one == {}
+    h2020 = worker_environment(Settings(h2020=tmp_path / "h"), workers=3, cores=2, current={})
+    assert h2020["MATCHER_H2020"] == str(tmp_path / "h")
+    assert h2020["OMP_NUM_THREADS"] == "1"
+
+
+def test_several_workers_listen_on_a_socket_that_gets_tcp_nodelay(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import uvicorn.supervisors
+
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # serve() writes the environment: keep the real one
+    for name in ("MATCHER_H2020", *THREAD_VARIABLES):
+        os.environ.pop(name, None)
+    cores = os.cpu_count() or 1
+    seen: list[tuple[int, int, bool]] = []
+
+    class FakeSupervisor:
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            assert (config.workers, config.factory) == (3, True)
+            seen.extend((s.proto, s.type, s.get_inheritable()) for s in sockets)
+            self.sockets = sockets
+
+        def run(self) -> None:
+            for s in self.sockets:
+                s.close()
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", FakeSupervisor)
+    serve(Settings(model="hashing"), "127.0.0.1", 0, 3)
+    assert seen == [(socket.IPPROTO_TCP, socket.SOCK_STREAM, True)]
+    assert os.environ["OMP_NUM_THREADS"] == str(max(1, cores // 3))
