@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from matcher import Matcher, Proposal, Settings, load_dev_cases
+from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases
 from matcher.atomic import write_bytes
 from matcher.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 from matcher.evaluate import evaluate, format_table
@@ -170,7 +170,8 @@ def main() -> None:
         parts.append(f"## Real data\n\nSkipped: {args.data} is absent (fund routing, cross-lingual and scale).\n")
     else:
         extra = work / "ft"
-        import_ft_topics_to(args.data / TOPICS, extra, FT_AS_OF)
+        themes = load_corpus(base.corpora).themes  # as `matcher import` does: topics get our theme ids
+        import_ft_topics_to(args.data / TOPICS, extra, FT_AS_OF, themes=themes)
         import_operations_to(args.data / OPERATIONS, extra)
         for model in args.models:
             parts.append(
