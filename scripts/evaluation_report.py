@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases
@@ -152,7 +153,7 @@ def main() -> None:
             section(
                 f"Dev cases, encoder {model}",
                 f"matcher evaluate --model {model}",
-                timed(f"dev cases {model}", lambda m=model: dev_cases(Settings.from_env(**vars_of(base), model=m))),
+                timed(f"dev cases {model}", lambda m=model: dev_cases(replace(base, model=m))),
                 "Hybrid is the engine (dense + lexical + theme fusion); the other rows are its halves alone.",
             )
         )
@@ -180,14 +181,14 @@ def main() -> None:
                     f"matcher evaluate --model {model} --routing {args.data / OPERATIONS}",
                     timed(
                         f"routing {model}",
-                        lambda m=model: routing(Settings.from_env(**vars_of(base), model=m), args.data),
+                        lambda m=model: routing(replace(base, model=m), args.data),
                     ),
                     "Zero-shot: a summary counts as routed right when the best instrument of the EFRO programmes "
                     "scores above the ESF+ programme or the other way round, matching its real fund.",
                 )
             )
         for model in args.models:
-            settings = Settings.from_env(**vars_of(base), model=model, extra=(extra,))
+            settings = replace(base, model=model, extra=(extra,))
             parts.append(
                 section(
                     f"Cross-lingual: Dutch vs English proposals against English EU calls, encoder {model}",
@@ -198,7 +199,7 @@ def main() -> None:
                     "Funding & Tenders topics (English), ranked among all bundled and imported instruments.",
                 )
             )
-        settings = Settings.from_env(**vars_of(base), extra=(extra,))
+        settings = replace(base, extra=(extra,))
         parts.append(
             section(
                 "Scale: the F&T topics imported next to the bundled corpus",
@@ -221,11 +222,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(args.out, "\n".join(parts).encode("utf-8"))
     print(f"wrote {args.out}", file=sys.stderr)
-
-
-def vars_of(settings: Settings) -> dict[str, object]:
-    """The settings as keyword overrides (so one more override can be added)."""
-    return {"artefacts": settings.artefacts}
 
 
 if __name__ == "__main__":

@@ -11,13 +11,19 @@ Instruments of the tiny corpus:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
 from matcher import HashingEncoder, Matcher, load_corpus
+from service.app import create_app
+from service.config import ServiceSettings
+from service.routes import get_matcher, get_store
+from service.storage import FeedbackStore
 
 SOURCE = {"url": "https://example.org/regeling", "as_of": dt.date(2026, 1, 1)}
 
@@ -176,6 +182,25 @@ def corpus_dir(tmp_path: Path) -> Path:
 def tiny_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
     root = write_corpus(tmp_path_factory.mktemp("tiny") / "corpora")
     return Matcher.build(load_corpus(root), HashingEncoder())
+
+
+def service_client(matcher: Any, store: FeedbackStore, **service: Any) -> TestClient:
+    """A client of the app over `matcher` and `store`, with the lifespan not run (no model, no database of its own)."""
+    app = create_app(service=ServiceSettings(db=Path("unused"), **service))
+    app.dependency_overrides[get_matcher] = lambda: matcher
+    app.dependency_overrides[get_store] = lambda: store
+    return TestClient(app)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[FeedbackStore]:
+    with FeedbackStore.open(tmp_path / "feedback.sqlite3") as opened:
+        yield opened
+
+
+@pytest.fixture
+def client(tiny_matcher: Matcher, store: FeedbackStore) -> TestClient:
+    return service_client(tiny_matcher, store)
 
 
 REPO = Path(__file__).resolve().parent.parent

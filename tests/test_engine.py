@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from matcher import Matcher, Proposal
+from matcher import HashingEncoder, Matcher, Proposal, load_corpus
+
+from .conftest import INSTRUMENTS, instrument, write_corpus
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -108,7 +111,23 @@ def test_a_named_region_is_suggested_first_with_the_reason(tiny_matcher: Matcher
     assert (first.region, first.why[0]) == ("NL-GE", "Het voorstel noemt deze regio")
 
 
-def test_only_dutch_queries_against_instruments_without_dutch_text_are_cross_lingual(tiny_matcher: Matcher) -> None:
+def test_only_dutch_queries_against_instruments_without_dutch_text_are_cross_lingual(
+    tiny_matcher: Matcher, tmp_path: Path
+) -> None:
     cross = tiny_matcher.cross_lingual(["nl", "en"])
     assert cross.shape == (2, len(tiny_matcher.instruments))
     assert not cross.any()  # every tiny instrument has a Dutch summary
+
+    english = instrument(
+        id="eu-call-hydrogen",
+        name="Hydrogen valleys call",
+        level="eu",
+        administrator="European Commission",
+        regions=["EU"],
+        themes=["energy"],
+        summary="Grants for hydrogen valleys that connect the production of renewable hydrogen with its use.",
+    )
+    matcher = Matcher.build(load_corpus(write_corpus(tmp_path / "c", [*INSTRUMENTS, english])), HashingEncoder())
+    cross = matcher.cross_lingual(["nl", "en"])
+    assert [i.id for i, flag in zip(matcher.instruments, cross[0], strict=True) if flag] == ["eu-call-hydrogen"]
+    assert not cross[1].any()  # English queries keep the lexical score everywhere

@@ -24,9 +24,11 @@ from matcher import InputError, Matcher, Settings
 from service.app import create_app
 from service.config import DEFAULT_MAX_BODY_BYTES, ServiceSettings, default_db, parse_digests
 from service.limits import BodySizeLimit
-from service.routes import get_matcher, get_store
+from service.routes import get_matcher
 from service.security import WRITES_DISABLED, key_matches
 from service.storage import MIGRATIONS, Feedback, FeedbackStore, StorageError
+
+from .conftest import service_client
 
 KEY = "k3y-for-tests"
 DIGEST = hashlib.sha256(KEY.encode()).hexdigest()
@@ -50,11 +52,8 @@ def store(tmp_path: Path) -> Iterator[FeedbackStore]:
 def build(
     tiny_matcher: Matcher, store: FeedbackStore, digests: tuple[str, ...] = (OTHER_DIGEST, DIGEST), **limits: int
 ) -> TestClient:
-    """A client over the tiny matcher and `store`, with the lifespan not run (as in test_service)."""
-    app = create_app(service=ServiceSettings(db=Path("unused"), api_key_digests=digests, **limits))
-    app.dependency_overrides[get_matcher] = lambda: tiny_matcher
-    app.dependency_overrides[get_store] = lambda: store
-    return TestClient(app)
+    """A client over the tiny matcher and `store` (its clock fixed), with writes open to the two test keys."""
+    return service_client(tiny_matcher, store, api_key_digests=digests, **limits)
 
 
 @pytest.fixture

@@ -29,12 +29,6 @@ AS_OF = {"as_of": "2026-11-30"}
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    with FeedbackStore.open(tmp_path / "feedback.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
 def client(matcher: Matcher, store: FeedbackStore) -> Iterator[TestClient]:  # noqa: F811
     app = create_app(service=ServiceSettings(db=Path("unused")))
     app.dependency_overrides[get_matcher] = lambda: matcher

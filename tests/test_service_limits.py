@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from matcher import InputError, Matcher
-from service.app import create_app
 from service.config import DEFAULT_REQUEST_TIMEOUT_S, ServiceSettings, parse_origins, parse_timeout
-from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
 from service.timeouts import timeout_message
+
+from .conftest import service_client
 
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
 KEY = "k3y-for-tests"
@@ -41,18 +39,9 @@ class SlowMatcher:
         return self.matcher.match_batch(*args, **kwargs)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    with FeedbackStore.open(tmp_path / "feedback.sqlite3") as opened:
-        yield opened
-
-
 def build(matcher: Any, store: FeedbackStore, **service: Any) -> TestClient:
     digests = (hashlib.sha256(KEY.encode()).hexdigest(),)
-    app = create_app(service=ServiceSettings(db=Path("unused"), api_key_digests=digests, **service))
-    app.dependency_overrides[get_matcher] = lambda: matcher
-    app.dependency_overrides[get_store] = lambda: store
-    return TestClient(app)
+    return service_client(matcher, store, api_key_digests=digests, **service)
 
 
 # -- request time limit ----------------------------------------------------------------------------------------------

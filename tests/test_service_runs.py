@@ -24,10 +24,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import Matcher, Proposal
-from service.app import create_app
-from service.config import ServiceSettings
-from service.routes import get_matcher, get_store
+from matcher import Proposal
 from service.storage import MIGRATIONS, FeedbackStore, RunWithoutProposalsError, TriageRun, UnknownRunError
 
 from .conftest import REPO
@@ -45,14 +42,6 @@ FEEDBACK = {"proposal_id": "p1", "instrument_id": "nl-waterstof", "relevant": Tr
 def store(tmp_path: Path) -> Iterator[FeedbackStore]:
     with FeedbackStore.open(tmp_path / "feedback.sqlite3", clock=lambda: NOW) as opened:
         yield opened
-
-
-@pytest.fixture
-def client(tiny_matcher: Matcher, store: FeedbackStore) -> TestClient:
-    app = create_app(service=ServiceSettings(db=Path("unused")))
-    app.dependency_overrides[get_matcher] = lambda: tiny_matcher
-    app.dependency_overrides[get_store] = lambda: store
-    return TestClient(app)
 
 
 def upload(client: TestClient, name: str, content: str, query: str = "") -> httpx.Response:

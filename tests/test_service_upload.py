@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ from fastapi.testclient import TestClient
 
 from matcher import InputError, Matcher, Proposal
 from matcher.batch import parse_proposals, read_proposals
-from service.app import create_app
 from service.config import DEFAULT_RATE_PER_MINUTE, ServiceSettings, parse_rate
 from service.export import CSV_COLUMNS
 from service.ratelimit import RateLimiter, get_limiter
-from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
+
+from .conftest import service_client
 
 AS_OF = "2026-11-30"
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
@@ -40,25 +39,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def build(tiny_matcher: Matcher, store: FeedbackStore, **service: Any) -> TestClient:
-    """A client over the tiny matcher and `store`, with the lifespan not run (as in test_service)."""
-    app = create_app(service=ServiceSettings(db=Path("unused"), **service))
-    app.dependency_overrides[get_matcher] = lambda: tiny_matcher
-    app.dependency_overrides[get_store] = lambda: store
-    return TestClient(app)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    with FeedbackStore.open(tmp_path / "feedback.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def client(tiny_matcher: Matcher, store: FeedbackStore) -> TestClient:
-    return build(tiny_matcher, store)
 
 
 def upload(client: TestClient, name: str, content: str | bytes, query: str = "") -> Any:
@@ -197,7 +177,7 @@ def test_read_proposals_still_reads_files_through_parse_proposals(tmp_path: Path
 
 # -- rate limit --------------------------------------------------------------------------------------------------------
 def test_rate_limit_answers_429_with_retry_after_then_refills(tiny_matcher: Matcher, store: FeedbackStore) -> None:
-    client = build(tiny_matcher, store)
+    client = service_client(tiny_matcher, store)
     clock = FakeClock()
     limiter = RateLimiter(per_minute=2, clock=clock)  # a token every 30 s, a burst of 2
     client.app.dependency_overrides[get_limiter] = lambda: limiter  # type: ignore[attr-defined]
@@ -230,7 +210,7 @@ def test_rate_limit_is_per_client() -> None:
 def test_rate_comes_from_the_service_settings(
     tiny_matcher: Matcher, store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = build(tiny_matcher, store, rate_per_minute=1)
+    client = service_client(tiny_matcher, store, rate_per_minute=1)
     assert client.post("/v1/match", json={"text": HYDROGEN}).status_code == 200
     again = client.post("/v1/match", json={"text": HYDROGEN})
     assert again.status_code == 429

@@ -11,9 +11,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,12 +20,11 @@ from fastapi.testclient import TestClient
 
 from matcher import Matcher, Proposal
 from matcher.batch import parse_proposals
-from service.app import create_app
-from service.config import ServiceSettings
 from service.export import matches_csv
 from service.i18n import EN, NL, STRINGS
-from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
+
+from .conftest import service_client
 
 AS_OF = "2026-11-30"
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
@@ -50,24 +47,6 @@ class Tags(HTMLParser):
 
     def with_attr(self, name: str, tag: str | None = None) -> list[dict[str, str]]:
         return [a for t, a in self.tags if name in a and (tag is None or t == tag)]
-
-
-def build(tiny_matcher: Matcher, store: FeedbackStore, **service: Any) -> TestClient:
-    app = create_app(service=ServiceSettings(db=Path("unused"), **service))
-    app.dependency_overrides[get_matcher] = lambda: tiny_matcher
-    app.dependency_overrides[get_store] = lambda: store
-    return TestClient(app)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedbackStore]:
-    with FeedbackStore.open(tmp_path / "feedback.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def client(tiny_matcher: Matcher, store: FeedbackStore) -> TestClient:
-    return build(tiny_matcher, store)
 
 
 def instruments(page: str) -> list[tuple[str, str]]:
@@ -334,7 +313,7 @@ def test_pages_send_a_strict_content_security_policy(client: TestClient) -> None
 
 
 def test_the_pages_share_the_rate_limit_of_the_api(tiny_matcher: Matcher, store: FeedbackStore) -> None:
-    client = build(tiny_matcher, store, rate_per_minute=2)
+    client = service_client(tiny_matcher, store, rate_per_minute=2)
     assert client.get("/").status_code == 200  # the empty form runs no match and costs nothing
     assert client.post("/", data=FORM).status_code == 200
     assert client.post("/v1/match", json={"text": HYDROGEN}).status_code == 200
