@@ -5,12 +5,12 @@
 >>> result = matcher.match(Proposal(text="Wij ontwikkelen een oogstrobot voor de glastuinbouw", region="NL-ZH"))
 """
 
-from .corpus import Corpus, load_corpus, load_dev_cases
-from .encoders import Encoder, HashingEncoder, load_encoder
-from .engine import Matcher
-from .errors import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
-from .records import CriterionCheck, DevCase, Instrument, Match, MatchResult, PartnerRegion, Proposal, Region
-from .settings import Settings
+from matcher.errors import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
+from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
+from matcher.pipeline.matcher import Matcher
+from matcher.records import CriterionCheck, DevCase, Instrument, Match, MatchResult, PartnerRegion, Proposal, Region
+from matcher.retrieval.encoders import Encoder, HashingEncoder, load_encoder
+from matcher.settings import Settings
 
 __all__ = [
     "Corpus",

@@ -18,15 +18,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
-from .batch import read_proposals, write_jsonl_atomic
-from .corpus import load_corpus, load_dev_cases
-from .engine import DEFAULT_TOP, Matcher
-from .errors import InputError, MatcherError
-from .evaluate import evaluate, format_table
-from .records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
-from .settings import Settings, split_paths
-from .text import euro
+from matcher import __version__
+from matcher.analysis.metrics import evaluate, format_table
+from matcher.errors import InputError, MatcherError
+from matcher.io.batch import read_proposals, write_jsonl_atomic
+from matcher.io.corpus import load_corpus, load_dev_cases
+from matcher.pipeline.matcher import DEFAULT_TOP, Matcher
+from matcher.records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.settings import Settings, split_paths
+from matcher.text.language import euro
 
 EXIT_BAD_INPUT = 2
 PROGRESS_MIN_ROWS = 20
@@ -218,7 +218,7 @@ def render(result: MatchResult) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importers import import_ft_topics_to, import_operations_to
+    from matcher.io.importers import import_ft_topics_to, import_operations_to
 
     settings = _settings(args)
     if args.kind == "ft-topics":
@@ -301,7 +301,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
                 else:
                     print(f"{key}: {value}")
         return 0
-    from .eligibility import region_covers
+    from matcher.rules.eligibility import region_covers
 
     chosen = [
         i
@@ -325,12 +325,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rows = evaluate(matcher, cases, as_of=args.as_of)
     print(format_table(rows, len(cases), matcher.encoder.name))
     if args.routing:
-        from .routing import read_operations, routing_table
+        from matcher.analysis.fund_routing import read_operations, routing_table
 
         print("\nFund routing (EFRO vs ESF), zero-shot:")
         print(routing_table(matcher, read_operations(args.routing)))
     if args.crosslingual:
-        from .crosslingual import evaluate_pairs, format_pairs_table, load_pairs
+        from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 
         pairs = load_pairs(args.crosslingual, matcher.corpus)
         pair_rows = evaluate_pairs(matcher, pairs, args.as_of)
@@ -340,9 +340,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from .calibration import load_or_calibrate
-    from .gaps import GapOptions, gap_report
-    from .report import check_target, summary, write_report
+    from matcher.analysis.calibration import load_or_calibrate
+    from matcher.analysis.gap_report import check_target, summary, write_report
+    from matcher.analysis.gaps import GapOptions, gap_report
 
     proposals = read_proposals(args.input)
     check_target(args.report)
@@ -358,7 +358,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_train_ranker(args: argparse.Namespace) -> int:
-    from . import ranker
+    from matcher.analysis import ranker
 
     settings = _settings(args)
     matcher = Matcher.from_settings(settings)

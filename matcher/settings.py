@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .encoders import DEFAULT_MODEL
-from .index import IndexSpec
+from matcher.retrieval.encoders import DEFAULT_MODEL
+from matcher.retrieval.index import IndexSpec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 

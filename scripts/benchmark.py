@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases, load_encoder
-from matcher.artefacts import build
+from matcher.retrieval.artefacts import build
 
 
 def load_texts(args: argparse.Namespace, settings: Settings) -> list[str]:

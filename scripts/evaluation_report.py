@@ -27,12 +27,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases
-from matcher.atomic import write_bytes
-from matcher.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
-from matcher.evaluate import evaluate, format_table
-from matcher.importers import import_ft_topics_to, import_operations_to
-from matcher.ranker import cross_validate, format_report
-from matcher.routing import read_operations, routing_table
+from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
+from matcher.analysis.fund_routing import read_operations, routing_table
+from matcher.analysis.metrics import evaluate, format_table
+from matcher.analysis.ranker import cross_validate, format_report
+from matcher.io.atomic import write_bytes
+from matcher.io.importers import import_ft_topics_to, import_operations_to
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 30)

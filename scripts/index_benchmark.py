@@ -3,7 +3,8 @@
     .venv/bin/python scripts/index_benchmark.py [--sizes 100k 1M] [--dim 512] [--queries 1000] [--markdown]
         [--index exact --index hnsw:M=32,efc=80,ef=128 ...]
 
-For each size and index setting (through `matcher.index.VectorIndex`, the code the engine runs): build time, index
+For each size and index setting (through `matcher.retrieval.index.VectorIndex`, the code the engine runs): build
+time, index
 memory (bytes the index holds, and the peak resident memory added while building), single-query latency p50/p95
 (one query per call, faiss's default threads as the service runs it), batched throughput (all queries in one call)
 and recall@10 against exact search. Settings that differ only in `ef` share one build.
@@ -27,7 +28,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from matcher.index import IndexSpec, VectorIndex
+from matcher.retrieval.index import IndexSpec, VectorIndex
 
 CHUNK = 65_536
 DEFAULT_INDEXES = [

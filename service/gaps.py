@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher import InputError, Proposal, Settings
-from matcher.batch import read_proposals
-from matcher.calibration import Threshold, load_or_calibrate
-from matcher.engine import DEFAULT_TOP
-from matcher.gaps import GapOptions, gap_report
+from matcher.analysis.calibration import Threshold, load_or_calibrate
+from matcher.analysis.gaps import GapOptions, gap_report
+from matcher.io.batch import read_proposals
+from matcher.pipeline.matcher import DEFAULT_TOP
 
 from .cache import LRUCache
 from .ratelimit import rate_limit

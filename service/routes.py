@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from matcher import Matcher, MatchResult, NotBuiltError, Proposal
-from matcher.batch import proposal_from_row
+from matcher.io.batch import proposal_from_row
 
 from .export import matches_csv
 from .ratelimit import rate_limit

@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from matcher import Corpus, InputError, Instrument, Proposal
-from matcher.eligibility import region_covers
-from matcher.engine import DEFAULT_TOP
+from matcher.pipeline.matcher import DEFAULT_TOP
 from matcher.records import ApplicantType, Level, RegionCode
+from matcher.rules.eligibility import region_covers
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from matcher import InputError, Proposal
-from matcher.batch import parse_proposals
+from matcher.io.batch import parse_proposals
 
 from .schemas import MAX_PROPOSALS
 

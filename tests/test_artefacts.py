@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from matcher import HashingEncoder, load_corpus
-from matcher.artefacts import load_or_build, read_manifest
+from matcher.retrieval.artefacts import load_or_build, read_manifest
 
 from .conftest import INSTRUMENTS, write_corpus
 

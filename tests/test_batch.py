@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.batch import read_proposals, write_jsonl_atomic
 from matcher.errors import InputError
+from matcher.io.batch import read_proposals, write_jsonl_atomic
 
 
 def write(path: Path, text: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from matcher import CorpusError, Matcher
-from matcher.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
+from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 
 PAIRS = """
 - id: xl-1

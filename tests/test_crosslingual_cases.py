@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from matcher.importers.ft_topics import topic_instrument_id
+from matcher.io.importers.ft_topics import topic_instrument_id
 from matcher.records import APPLICANT_TYPES, REGION_CODES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matcher.batch import COLUMNS, read_proposals
+from matcher.io.batch import COLUMNS, read_proposals
 from matcher.records import Proposal
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from matcher.eligibility import check_all, overall
 from matcher.records import Instrument, Proposal
+from matcher.rules.eligibility import check_all, overall
 
 from .conftest import INSTRUMENTS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matcher.encoders import Encoder, HashingEncoder, load_encoder
 from matcher.errors import ModelError
+from matcher.retrieval.encoders import Encoder, HashingEncoder, load_encoder
 
 ENCODERS = ["hashing", "use-multilingual-v3", "all-MiniLM-L6-v2"]
 
@@ -48,7 +48,7 @@ def test_unknown_model_path_is_a_clear_error() -> None:
 
 
 def test_forward_pass_threads_follow_omp_num_threads() -> None:
-    from matcher.encoders import default_threads
+    from matcher.retrieval.encoders import default_threads
 
     assert default_threads("1") == 1
     assert default_threads(" 4 ") == 4

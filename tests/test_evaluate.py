@@ -6,7 +6,7 @@ import math
 import pytest
 
 from matcher import DevCase, Matcher
-from matcher.evaluate import evaluate, format_table, mrr, ndcg_at, success_at
+from matcher.analysis.metrics import evaluate, format_table, mrr, ndcg_at, success_at
 
 QRELS = {"q1": {"a": 2, "b": 1}, "q2": {"c": 2}}
 RUN = {"q1": ["x", "a", "b"], "q2": ["y", "z", "w", "v", "u", "c"]}

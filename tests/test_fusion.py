@@ -5,7 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from matcher.fusion import absolute_scores, dense_instrument_scores, fuse, max_normalise, owner_max, theme_overlap
+from matcher.retrieval.fusion import (
+    absolute_scores,
+    dense_instrument_scores,
+    fuse,
+    max_normalise,
+    owner_max,
+    theme_overlap,
+)
 
 
 def test_owner_max_takes_the_best_passage_per_owner() -> None:

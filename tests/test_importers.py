@@ -13,9 +13,9 @@ import yaml
 
 from matcher import CorpusError, InputError, load_corpus
 from matcher.cli import main
-from matcher.importers import import_ft_topics, import_operations
-from matcher.importers.clean import clean_text, fix_mojibake
-from matcher.importers.operations import dutch_amount, dutch_date
+from matcher.io.importers import import_ft_topics, import_operations
+from matcher.io.importers.clean import clean_text, fix_mojibake
+from matcher.io.importers.operations import dutch_amount, dutch_date
 
 from .conftest import INSTRUMENTS, SHARED, write_corpus
 

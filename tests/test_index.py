@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from matcher import HashingEncoder, Settings, load_corpus
-from matcher.artefacts import is_current, load_or_build, read_manifest
 from matcher.errors import CorpusError, InputError
-from matcher.index import IndexSpec, VectorIndex, normalise
+from matcher.retrieval.artefacts import is_current, load_or_build, read_manifest
+from matcher.retrieval.index import IndexSpec, VectorIndex, normalise
 
 from .conftest import write_corpus
 

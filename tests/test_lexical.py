@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from matcher.errors import NotBuiltError
-from matcher.lexical import LexicalScorer, tfidf_rows
+from matcher.retrieval.lexical import LexicalScorer, tfidf_rows
 
 DOCS = ["subsidie voor waterstof en elektrolysers", "lening voor start-ups", "scholing van personeel in de zorg"]
 

@@ -13,9 +13,9 @@ import pytest
 
 from matcher import CorpusError, HashingEncoder, Matcher, Proposal, Region, Settings
 from matcher.cli import _parser, _settings
-from matcher.h2020 import CountryShare, H2020Prior, load_h2020
-from matcher.partners import W_H2020, PartnerFinder, applicant_region, named_areas
-from matcher.passages import region_passages
+from matcher.io.h2020 import CountryShare, H2020Prior, load_h2020
+from matcher.pipeline.partners import W_H2020, PartnerFinder, applicant_region, named_areas
+from matcher.text.passages import region_passages
 
 from .conftest import SHARED, SOURCE
 

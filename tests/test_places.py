@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.places import mentioned_regions
+from matcher.text.places import mentioned_regions
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from matcher import CorpusError, DevCase, Matcher, Proposal
-from matcher.ranker import FEATURES, cross_validate, fit, format_report, load, pair_features, save
+from matcher.analysis.ranker import FEATURES, cross_validate, fit, format_report, load, pair_features, save
 
 AS_OF = dt.date(2026, 11, 30)
 TEXTS = {

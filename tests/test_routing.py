@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from matcher import HashingEncoder, InputError, Matcher, load_corpus
-from matcher.routing import read_operations, route, routing_table
+from matcher.analysis.fund_routing import read_operations, route, routing_table
 
 from .conftest import BUNDLED, SHARED, instrument, write_corpus
 

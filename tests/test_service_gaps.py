@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matcher import Matcher, MatchResult, Proposal
-from matcher.calibration import Threshold
+from matcher.analysis.calibration import Threshold
 from service.app import create_app
 from service.cache import LRUCache
 from service.config import ServiceSettings

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matcher import InputError, Matcher, Proposal
-from matcher.batch import parse_proposals, read_proposals
+from matcher.io.batch import parse_proposals, read_proposals
 from service.config import DEFAULT_RATE_PER_MINUTE, ServiceSettings, parse_rate
 from service.export import CSV_COLUMNS
 from service.ratelimit import RateLimiter, get_limiter

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from matcher import HashingEncoder, Matcher, Proposal, load_corpus
-from matcher.artefacts import load_or_build
 from matcher.cli import main, render
-from matcher.evidence import ProjectEvidence
+from matcher.pipeline.evidence import ProjectEvidence
 from matcher.records import FundedProject
+from matcher.retrieval.artefacts import load_or_build
 
 from .conftest import INSTRUMENTS, instrument, write_corpus
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.records import Theme
-from matcher.themes import ThemeTagger, fold
+from matcher.text.themes import ThemeTagger, fold
 
 THEMES = [
     Theme(id="energy", name="Energie", name_en="Energy", keywords=("waterstof", "kas")),

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matcher import Matcher, Proposal
-from matcher.batch import parse_proposals
+from matcher.io.batch import parse_proposals
 from service.export import matches_csv
 from service.i18n import EN, NL, STRINGS
 from service.storage import FeedbackStore

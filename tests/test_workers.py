@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matcher.encoders import HashingEncoder
-from matcher.workers import encode_ahead
+from matcher.retrieval.encoders import HashingEncoder
+from matcher.retrieval.workers import encode_ahead
 
 CHUNKS = [["waterstof", "scholing"], ["zorg"], ["lening", "eiwit", "kas"]]
 
@@ -25,7 +25,8 @@ def test_no_chunks_yields_nothing() -> None:
 def test_parallel_batch_matches_serial(tiny_matcher) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from matcher import Proposal, engine
+    from matcher import Proposal
+    from matcher.pipeline import matcher as engine
 
     proposals = [Proposal(id=str(i), text=t) for i, t in enumerate(["waterstof", "scholing", "zorg"] * 30)]
     old = engine.ENCODE_CHUNK

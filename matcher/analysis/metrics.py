@@ -1,0 +1,106 @@
+"""Evaluation on labelled cases with standard ranking metrics, BEIR-style.
+
+`qrels` maps case id -> {instrument id: grade} (2 = the right scheme, 1 = also worth a look); `run` maps case id
+-> ranked instrument ids. An instrument counts as relevant when its grade is at least 1; nDCG uses the grades.
+
+    >>> success_at(run, qrels, 5)
+    0.93
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matcher.pipeline.matcher import Matcher, Mode
+from matcher.records import DevCase, Proposal
+
+Qrels = dict[str, dict[str, int]]
+Run = dict[str, list[str]]
+
+
+def success_at(run: Run, qrels: Qrels, k: int) -> float:
+    hits = [any(qrels[q].get(d, 0) > 0 for d in run[q][:k]) for q in qrels]
+    return sum(hits) / len(hits) if hits else 0.0
+
+
+def mrr(run: Run, qrels: Qrels) -> float:
+    total = 0.0
+    for q in qrels:
+        rank = next((i for i, d in enumerate(run[q], 1) if qrels[q].get(d, 0) > 0), None)
+        total += 1.0 / rank if rank else 0.0
+    return total / len(qrels) if qrels else 0.0
+
+
+def ndcg_at(run: Run, qrels: Qrels, k: int) -> float:
+    def dcg(gains: Sequence[int]) -> float:
+        return float(sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k])))
+
+    scores = []
+    for q, rels in qrels.items():
+        ideal = dcg(sorted(rels.values(), reverse=True))
+        got = dcg([rels.get(d, 0) for d in run[q]])
+        scores.append(got / ideal if ideal > 0 else 0.0)
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    name: str
+    success_1: float
+    success_5: float
+    mrr: float
+    ndcg_10: float
+    partner_hit_3: float | None = None
+
+    def row(self) -> list[str]:
+        cells = [self.success_1, self.success_5, self.mrr, self.ndcg_10]
+        partner = "" if self.partner_hit_3 is None else f"{self.partner_hit_3:.3f}"
+        return [self.name, *(f"{x:.3f}" for x in cells), partner]
+
+
+def metrics(name: str, run: Run, qrels: Qrels, partner_hit: float | None = None) -> Metrics:
+    return Metrics(
+        name,
+        success_at(run, qrels, 1),
+        success_at(run, qrels, 5),
+        mrr(run, qrels),
+        ndcg_at(run, qrels, 10),
+        partner_hit,
+    )
+
+
+def proposal_of(case: DevCase) -> Proposal:
+    fields = Proposal.model_fields
+    return Proposal(**{k: v for k, v in case.model_dump().items() if k in fields})
+
+
+def evaluate(
+    matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date, modes: Sequence[Mode] = ("hybrid", "lexical", "dense")
+) -> list[Metrics]:
+    """Rank every instrument for every case with each scoring mode; return one Metrics row per mode."""
+    qrels: Qrels = {c.id: dict(c.relevant) for c in cases}
+    proposals = [proposal_of(c) for c in cases]
+    n = len(matcher.instruments)
+    out = []
+    for mode in modes:
+        results = matcher.match_batch(proposals, top_k=n, as_of=as_of, mode=mode)
+        run: Run = {r.proposal_id: [m.instrument_id for m in r.matches] for r in results}
+        partner = None
+        if mode == "hybrid":
+            expected = {c.id: set(c.partner_regions) for c in cases if c.partner_regions}
+            if expected:
+                got = {r.proposal_id: [p.region for p in r.partner_regions[:3]] for r in results}
+                partner = sum(bool(expected[q] & set(got[q])) for q in expected) / len(expected)
+        label = {"hybrid": "hybrid (engine)", "lexical": "lexical only", "dense": "dense only"}[mode]
+        out.append(metrics(label, run, qrels, partner))
+    return out
+
+
+def format_table(rows: Sequence[Metrics], n_cases: int, model: str) -> str:
+    head = ["ranker", "success@1", "success@5", "MRR", "nDCG@10", "partner hit@3"]
+    lines = [f"{n_cases} labelled cases, encoder {model}", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r.row()) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""Load and validate the corpora (themes, instruments, regions, dev cases) from YAML files.
+
+Everything is checked here, at the edge: schema (unknown fields rejected), unique ids, and references between
+files (a theme, region or instrument that does not exist). Problems are collected and raised together as one
+`CorpusError` whose lines name file, line, record id, field, value and what is expected.
+
+    >>> corpus = load_corpus(Path("corpora"))
+    >>> corpus.instrument("nl-wbso").name
+    'WBSO'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from matcher.errors import CorpusError, UnknownIdError
+from matcher.records import REGION_CODES, Collaboration, DevCase, FundedProject, Instrument, Region, Theme
+
+M = TypeVar("M", bound=BaseModel)
+# libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Validated corpus records plus a hash of the files they came from."""
+
+    themes: tuple[Theme, ...]
+    instruments: tuple[Instrument, ...]
+    regions: tuple[Region, ...]
+    collaborations: tuple[Collaboration, ...]
+    hash: str
+    projects: tuple[FundedProject, ...] = ()  # funded projects from `matcher import operations`, as evidence
+    _by_id: dict[str, Instrument] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({i.id: i for i in self.instruments})
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        try:
+            return self._by_id[instrument_id]
+        except KeyError:
+            raise UnknownIdError(f"unknown instrument id {instrument_id!r}; `matcher instruments` lists them") from None
+
+    def theme_names(self, lang: str = "nl") -> dict[str, str]:
+        return {t.id: (t.name_en if lang == "en" else t.name) for t in self.themes}
+
+    def region(self, code: str) -> Region | None:
+        return next((r for r in self.regions if r.code == code), None)
+
+
+def _read_yaml(path: Path) -> tuple[Any, list[int]]:
+    """Parse a YAML file; return the data and the 1-based line of each top-level list item."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    loader = _LOADER(text)
+    try:  # one pass: the node tree gives the line numbers, the document is built from it
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
+    finally:
+        loader.dispose()
+    lines: list[int] = []
+    if isinstance(node, yaml.SequenceNode):
+        lines = [item.start_mark.line + 1 for item in node.value]
+    return data, lines
+
+
+def _describe(exc: ValidationError, data: Any) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(record)"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        out.append(f"field '{loc}': value {shown}: {err['msg']}")
+    return out
+
+
+def _parse_list(path: Path, items: Any, lines: Sequence[int], model: type[M], problems: list[str]) -> list[M]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.append(f"{path}: expected a list of records, got {type(items).__name__}")
+        return []
+    records: list[M] = []
+    for n, item in enumerate(items):
+        line = lines[n] if n < len(lines) else 0
+        rid = item.get("id", item.get("code", "?")) if isinstance(item, dict) else "?"
+        where = f"{path}:{line}: record {n + 1} (id {rid})"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a mapping, got {type(item).__name__}")
+            continue
+        try:
+            records.append(model.model_validate(item))
+        except ValidationError as exc:
+            problems.extend(f"{where}: {msg}" for msg in _describe(exc, item))
+    return records
+
+
+def _check_refs(
+    where: str, field_name: str, values: Iterable[str], known: Iterable[str], expected: str, problems: list[str]
+) -> None:
+    known_set = set(known)
+    for value in values:
+        if value not in known_set:
+            problems.append(f"{where}: field '{field_name}': value {value!r} does not exist; expected {expected}")
+
+
+def _duplicates(path_of: dict[str, Path], ids: Iterable[tuple[str, Path]], problems: list[str]) -> None:
+    for rid, path in ids:
+        if rid in path_of:
+            problems.append(f"{path}: duplicate id {rid!r} (also in {path_of[rid]})")
+        path_of[rid] = path
+
+
+def _hash_files(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def instrument_files(root: Path) -> list[Path]:
+    folder = root / "instruments"
+    if not folder.is_dir():
+        raise CorpusError(
+            f"{folder}: folder not found (corpora root must hold instruments/, themes.yaml, regions.yaml)"
+        )
+    return sorted(folder.glob("*.yaml"))
+
+
+PROJECTS_FILE = "projects.jsonl"
+
+
+def extra_files(folders: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Instrument files (*.yaml) and projects files (projects.jsonl) of imported corpus folders (`--extra DIR`)."""
+    inst: list[Path] = []
+    projects: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise CorpusError(f"{folder}: extra corpus folder not found (make one with `matcher import ... --out DIR`)")
+        found = sorted(folder.glob("*.yaml")), [folder / PROJECTS_FILE] if (folder / PROJECTS_FILE).is_file() else []
+        if not found[0] and not found[1]:
+            raise CorpusError(f"{folder}: no *.yaml instrument file and no {PROJECTS_FILE} in this extra folder")
+        inst += found[0]
+        projects += found[1]
+    return inst, projects
+
+
+def _parse_jsonl(path: Path, model: type[M], problems: list[str]) -> list[M]:
+    records: list[M] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        return records
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(model.model_validate_json(line))
+        except ValidationError as exc:
+            rid = "?"
+            try:
+                rid = json.loads(line).get("id", "?")
+            except (ValueError, AttributeError):
+                pass
+            problems.extend(f"{path}:{n}: record (id {rid}): {msg}" for msg in _describe(exc, line))
+    return records
+
+
+def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: Sequence[Path] = ()) -> Corpus:
+    """Load and validate every corpus file under `root` and the `extra` folders; raise CorpusError listing all problems.
+
+    An extra folder holds what `matcher import` wrote: instrument files (*.yaml), validated and indexed like the
+    bundled ones, and/or a `projects.jsonl` of funded projects.
+    """
+    problems: list[str] = []
+    more_instruments, project_paths = extra_files(extra)
+    extra_instrument_files = [*extra_instrument_files, *more_instruments]
+    theme_path, region_path = root / "themes.yaml", root / "regions.yaml"
+    data, lines = _read_yaml(theme_path)
+    themes = _parse_list(theme_path, data, lines, Theme, problems)
+    theme_ids = [t.id for t in themes]
+
+    inst_paths = [*instrument_files(root), *extra_instrument_files]
+    if not inst_paths:
+        problems.append(f"{root / 'instruments'}: no *.yaml instrument files")
+    instruments: list[Instrument] = []
+    seen: dict[str, Path] = {}
+    for path in inst_paths:
+        data, lines = _read_yaml(path)
+        parsed = _parse_list(path, data, lines, Instrument, problems)
+        _duplicates(seen, ((i.id, path) for i in parsed), problems)
+        for inst in parsed:
+            where = f"{path}: record {inst.id}"
+            _check_refs(where, "themes", inst.themes, theme_ids, "an id from themes.yaml", problems)
+            _check_refs(where, "regions", inst.regions, REGION_CODES, "a region code such as NL-GE or NL", problems)
+        instruments.extend(parsed)
+
+    data, lines = _read_yaml(region_path)
+    if not isinstance(data, dict) or set(data) - {"regions", "collaborations"}:
+        problems.append(f"{region_path}: expected a mapping with keys 'regions' and 'collaborations'")
+        data = {}
+    regions = _parse_list(region_path, data.get("regions"), [], Region, problems)
+    collaborations = _parse_list(region_path, data.get("collaborations"), [], Collaboration, problems)
+    inst_ids = [i.id for i in instruments]
+    for reg in regions:
+        where = f"{region_path}: region {reg.code}"
+        _check_refs(where, "code", [reg.code], REGION_CODES, "a region code of CONTRACT.md", problems)
+        _check_refs(where, "themes", reg.themes, theme_ids, "an id from themes.yaml", problems)
+        _check_refs(where, "neighbours", reg.neighbours, REGION_CODES, "a region code", problems)
+        programmes = [*reg.interreg_programmes, *([reg.efro_programme] if reg.efro_programme else [])]
+        _check_refs(where, "programmes", programmes, inst_ids, "an instrument id", problems)
+    for col in collaborations:
+        where = f"{region_path}: collaboration {col.id}"
+        _check_refs(where, "regions", col.regions, REGION_CODES, "a region code", problems)
+        _check_refs(where, "themes", col.themes, theme_ids, "an id from themes.yaml", problems)
+    _duplicates({}, ((r.code, region_path) for r in regions), problems)
+    projects: list[FundedProject] = []
+    seen_projects: dict[str, Path] = {}
+    for path in project_paths:
+        parsed_projects = _parse_jsonl(path, FundedProject, problems)
+        _duplicates(seen_projects, ((p.id, path) for p in parsed_projects), problems)
+        projects.extend(parsed_projects)
+
+    if problems:
+        raise CorpusError(f"{len(problems)} problem(s) in the corpora:\n" + "\n".join(problems))
+    files = [theme_path, region_path, *inst_paths, *project_paths]
+    return Corpus(
+        tuple(themes), tuple(instruments), tuple(regions), tuple(collaborations), _hash_files(files), tuple(projects)
+    )
+
+
+def load_dev_cases(path: Path, corpus: Corpus) -> list[DevCase]:
+    """Load labelled dev cases; every relevant instrument id must exist in the corpus."""
+    problems: list[str] = []
+    data, lines = _read_yaml(path)
+    cases = _parse_list(path, data, lines, DevCase, problems)
+    known = [i.id for i in corpus.instruments]
+    for case in cases:
+        where = f"{path}: case {case.id}"
+        _check_refs(where, "relevant", case.relevant, known, "an instrument id of the corpus", problems)
+        _check_refs(where, "partner_regions", case.partner_regions, REGION_CODES, "a region code", problems)
+    _duplicates({}, ((c.id, path) for c in cases), problems)
+    if problems:
+        raise CorpusError(f"{len(problems)} problem(s) in the dev cases:\n" + "\n".join(problems))
+    return cases

@@ -1,0 +1,68 @@
+"""Layer 0, records: the typed values passed between every other layer, and nothing else (no I/O, no logic).
+
+- `corpus`: what the corpora hold (`Instrument`, `Theme`, `Region`, `Collaboration`, `FundedProject`) and the codes
+  they use (region codes, applicant types, levels);
+- `proposal`: what an applicant brings (`Proposal`) and a labelled case (`DevCase`);
+- `results`: what the engine answers (`MatchResult`, `Match`, `CriterionCheck`, `PartnerRegion`, `SimilarProject`).
+
+    >>> from matcher.records import Proposal
+    >>> Proposal(text="Wij ontwikkelen een oogstrobot", region="NL-ZH").id
+    'p1'
+"""
+
+from matcher.records.corpus import (
+    APPLICANT_TYPES,
+    ID_PATTERN,
+    MAX_TEXT_CHARS,
+    NEIGHBOURS,
+    PROVINCES,
+    REGION_CODES,
+    WIDE_AREAS,
+    ApplicantType,
+    CheckStatus,
+    Collaboration,
+    Eligibility,
+    Fund,
+    FundedProject,
+    Instrument,
+    InstrumentType,
+    Level,
+    Region,
+    RegionCode,
+    Source,
+    Status,
+    Theme,
+)
+from matcher.records.proposal import DevCase, Proposal
+from matcher.records.results import CriterionCheck, Match, MatchResult, PartnerRegion, SimilarProject
+
+__all__ = [
+    "APPLICANT_TYPES",
+    "ID_PATTERN",
+    "MAX_TEXT_CHARS",
+    "NEIGHBOURS",
+    "PROVINCES",
+    "REGION_CODES",
+    "WIDE_AREAS",
+    "ApplicantType",
+    "CheckStatus",
+    "Collaboration",
+    "CriterionCheck",
+    "DevCase",
+    "Eligibility",
+    "Fund",
+    "FundedProject",
+    "Instrument",
+    "InstrumentType",
+    "Level",
+    "Match",
+    "MatchResult",
+    "PartnerRegion",
+    "Proposal",
+    "Region",
+    "RegionCode",
+    "SimilarProject",
+    "Source",
+    "Status",
+    "Theme",
+]

@@ -1,0 +1,177 @@
+"""Corpus records: themes, instruments, regions, collaborations and funded projects, plus the codes they use.
+
+Corpus records reject unknown fields so a typo in a YAML file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+PROVINCES: dict[str, str] = {
+    "NL-GR": "Groningen",
+    "NL-FR": "Fryslân",
+    "NL-DR": "Drenthe",
+    "NL-OV": "Overijssel",
+    "NL-FL": "Flevoland",
+    "NL-GE": "Gelderland",
+    "NL-UT": "Utrecht",
+    "NL-NH": "Noord-Holland",
+    "NL-ZH": "Zuid-Holland",
+    "NL-ZE": "Zeeland",
+    "NL-NB": "Noord-Brabant",
+    "NL-LI": "Limburg",
+}
+NEIGHBOURS: dict[str, str] = {
+    "BE-VLG": "Vlaanderen",
+    "BE-WAL": "Wallonië",
+    "DE-NW": "Nordrhein-Westfalen",
+    "DE-NI": "Niedersachsen",
+}
+WIDE_AREAS: dict[str, str] = {"NL": "Nederland", "EU": "Europese Unie"}
+REGION_CODES: dict[str, str] = {**PROVINCES, **NEIGHBOURS, **WIDE_AREAS}
+
+ApplicantType = Literal["sme", "startup", "large_enterprise", "knowledge_institution", "public_body", "nonprofit"]
+APPLICANT_TYPES: tuple[str, ...] = (
+    "sme",
+    "startup",
+    "large_enterprise",
+    "knowledge_institution",
+    "public_body",
+    "nonprofit",
+)
+Level = Literal["eu", "national", "provincial", "regional"]
+InstrumentType = Literal["grant", "loan", "equity", "guarantee", "tax", "voucher", "programme"]
+Status = Literal["open", "closed", "rolling", "expected"]
+Eligibility = Literal["eligible", "unknown", "ineligible"]
+CheckStatus = Literal["met", "missed", "unknown"]
+# EU structural fund families: EFRO (ERDF: innovation, regional economy) and ESF (ESF+: labour market, skills).
+Fund = Literal["EFRO", "ESF"]
+
+
+def _known_region(value: str) -> str:
+    if value not in REGION_CODES:
+        raise ValueError(f"not a known region code; use one of {', '.join(REGION_CODES)}")
+    return value
+
+
+RegionCode = Annotated[str, AfterValidator(_known_region)]
+ID_PATTERN = r"^(eu|nl|prov|rom)-[a-z0-9]+(-[a-z0-9]+)*$"
+MAX_TEXT_CHARS = 20_000
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Record):
+    url: HttpUrl
+    as_of: dt.date
+
+
+class Theme(_Record):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    priority: bool = False
+    keywords: tuple[str, ...] = ()
+
+
+class Instrument(_Record):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    level: Level
+    administrator: str = Field(min_length=1)
+    regions: tuple[str, ...] = Field(min_length=1)
+    applicant_types: tuple[ApplicantType, ...] = Field(min_length=1)
+    instrument_type: InstrumentType
+    themes: tuple[str, ...] = Field(min_length=1)
+    summary: str = Field(min_length=20)
+    summary_en: str | None = None
+    criteria: tuple[str, ...] = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    how_to_apply: str | None = None
+    funding_rate: float | None = Field(default=None, gt=0, le=1)
+    min_amount_eur: float | None = Field(default=None, ge=0)
+    max_amount_eur: float | None = Field(default=None, gt=0)
+    min_partners: int | None = Field(default=None, ge=1)
+    trl_min: int | None = Field(default=None, ge=1, le=9)
+    trl_max: int | None = Field(default=None, ge=1, le=9)
+    opens: dt.date | None = None
+    closes: dt.date | None = None
+    status: Status | None = None
+    languages: tuple[str, ...] = ()
+    source: Source
+    sources: tuple[Source, ...] = ()
+    # Optional, filled by importers (Funding & Tenders topics) or for programmes paid from a structural fund.
+    programme: str | None = None
+    call_id: str | None = None
+    type_of_action: str | None = None
+    expected_grants: int | None = Field(default=None, ge=0)
+    funds: tuple[Fund, ...] = ()
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Instrument:
+        if self.min_amount_eur is not None and self.max_amount_eur is not None:
+            if self.min_amount_eur > self.max_amount_eur:
+                raise ValueError("min_amount_eur is larger than max_amount_eur")
+        if self.trl_min is not None and self.trl_max is not None and self.trl_min > self.trl_max:
+            raise ValueError("trl_min is larger than trl_max")
+        if self.opens is not None and self.closes is not None and self.opens > self.closes:
+            raise ValueError("opens is after closes")
+        prefix = self.id.split("-", 1)[0]
+        expected = {"eu": ("eu",), "nl": ("national",), "prov": ("provincial",), "rom": ("regional",)}[prefix]
+        if self.level not in expected:
+            raise ValueError(f"id prefix '{prefix}-' needs level {expected[0]!r}, got {self.level!r}")
+        return self
+
+
+class Region(_Record):
+    code: str
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    landsdeel: str = Field(min_length=1)
+    rom: str | None = None
+    efro_programme: str | None = None
+    interreg_programmes: tuple[str, ...] = ()
+    neighbours: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    summary: str = Field(min_length=1)
+    source: Source
+    sources: tuple[Source, ...] = ()
+
+
+class Collaboration(_Record):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str = Field(min_length=1)
+    regions: tuple[str, ...] = Field(min_length=2)
+    themes: tuple[str, ...] = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    source: Source
+    sources: tuple[Source, ...] = ()
+
+
+class FundedProject(_Record):
+    """One operation from a list of operations of an EU structural fund: who got how much for what."""
+
+    id: str = Field(min_length=1)
+    beneficiary: str = ""
+    title: str = Field(min_length=1)
+    title_en: str | None = None
+    summary: str = ""
+    fund: Fund
+    eu_subsidy_eur: float | None = Field(default=None, ge=0)
+    total_cost_eur: float | None = Field(default=None, ge=0)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    province: RegionCode | None = None
+    source: str = ""  # file and line it was imported from
+
+    @property
+    def year(self) -> int | None:
+        return self.start_date.year if self.start_date else (self.end_date.year if self.end_date else None)

@@ -1,0 +1,40 @@
+"""What an applicant brings: a proposal (text and the facts they know), and a labelled dev case.
+
+>>> Proposal(text="Wij ontwikkelen een oogstrobot", region="NL-ZH").region
+'NL-ZH'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, _Record
+
+
+class Proposal(_Record):
+    """One project proposal as the applicant describes it, with what they know."""
+
+    id: str = Field(default="p1", min_length=1, max_length=200)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    region: RegionCode | None = None
+    applicant_type: ApplicantType | None = None
+    budget_eur: float | None = Field(default=None, ge=0)
+    trl: int | None = Field(default=None, ge=1, le=9)
+    partners: int | None = Field(default=None, ge=1)
+    as_of: dt.date | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty; describe the project in a few sentences")
+        return value
+
+
+class DevCase(Proposal):
+    lang: Literal["nl", "en"]
+    relevant: dict[str, Literal[1, 2]] = Field(min_length=1)
+    partner_regions: tuple[str, ...] = ()
