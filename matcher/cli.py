@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("id", nargs="?")
     i.add_argument("--level", choices=["eu", "national", "provincial", "regional"])
     i.add_argument("--region", type=_region)
+    i.add_argument("--theme", help="only instruments with this theme id")
+    i.add_argument("--applicant-type", choices=APPLICANT_TYPES, help="only instruments this applicant may apply for")
+    i.add_argument("--open-on", type=_date, metavar="YYYY-MM-DD", help="only instruments not closed on this day")
     i.add_argument("--json", action="store_true")
 
     s = sub.add_parser("serve", parents=[common], help="run the HTTP API (see /docs for the endpoints)")
@@ -127,11 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
     e.add_argument("--routing", type=Path, help="also route a list of operations (CSV with fund EFRO/ESF)")
     e.add_argument("--crosslingual", type=Path, help="also score Dutch/English case pairs (needs --extra FT topics)")
-    r = sub.add_parser("train-ranker", parents=[common], help="cross-validate and fit the learned ranker on dev cases")
-    r.add_argument("--cases", type=Path, help="dev cases YAML (default: corpora/dev_cases.yaml)")
-    r.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
-    r.add_argument("--out", type=Path, default=Path("models/ranker.json"), help="where to store the fitted model")
-
     g = sub.add_parser("gaps", parents=[common], help="gap analysis of a batch of proposals (HTML report + CSVs)")
     g.add_argument("input", type=Path, metavar="INPUT", help="CSV or JSONL of proposals, as for `matcher triage`")
     g.add_argument("--as-of", type=_date, required=True, help="date to judge open calls and deadlines at")
@@ -301,14 +299,10 @@ def cmd_instruments(args: argparse.Namespace) -> int:
                 else:
                     print(f"{key}: {value}")
         return 0
-    from matcher.rules.eligibility import region_covers
+    from matcher.rules.catalogue import InstrumentQuery, select
 
-    chosen = [
-        i
-        for i in corpus.instruments
-        if (args.level is None or i.level == args.level)
-        and (args.region is None or region_covers(i.regions, args.region))
-    ]
+    query = InstrumentQuery(args.level, args.region, args.theme, args.applicant_type, args.open_on)
+    chosen = select(corpus, query)
     if args.json:
         print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
     else:
@@ -357,20 +351,6 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_ranker(args: argparse.Namespace) -> int:
-    from matcher.analysis import ranker
-
-    settings = _settings(args)
-    matcher = Matcher.from_settings(settings)
-    cases = load_dev_cases(args.cases or settings.dev_cases, matcher.corpus)
-    report = ranker.cross_validate(matcher, cases, as_of=args.as_of)
-    print(ranker.format_report(report, len(cases)))
-    command = f"matcher train-ranker --model {matcher.encoder.name} --as-of {args.as_of} --out {args.out}"
-    ranker.save(ranker.fit(matcher, cases, args.as_of, report, command), args.out)
-    print(f"model written to {args.out}", file=sys.stderr)
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import serve  # the service is an optional layer over the library
 
@@ -386,7 +366,6 @@ COMMANDS = {
     "instruments": cmd_instruments,
     "evaluate": cmd_evaluate,
     "serve": cmd_serve,
-    "train-ranker": cmd_train_ranker,
     "gaps": cmd_gaps,
     "import": cmd_import,
 }

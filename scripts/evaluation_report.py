@@ -4,7 +4,7 @@
         [--models use-multilingual-v3 all-MiniLM-L6-v2] [--index-sizes 100k 1M | --index-sizes none]
 
 Sections: dev cases (each encoder), fund routing on the real list of structural-fund operations, the cross-lingual
-check against the imported Funding & Tenders topics, the learned-ranker ablation (held-out folds), latency and
+check against the imported Funding & Tenders topics, latency and
 memory with the F&T topics imported next to the bundled corpus, and the vector-index benchmark (exact vs HNSW).
 Sections that need the real data in `--data` say so and are skipped when it is absent. Figures depend on the
 machine's load; the report records the date, the machine's core count and every command.
@@ -30,7 +30,6 @@ from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases
 from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 from matcher.analysis.fund_routing import read_operations, routing_table
 from matcher.analysis.metrics import evaluate, format_table
-from matcher.analysis.ranker import cross_validate, format_report
 from matcher.io.atomic import write_bytes
 from matcher.io.importers import import_ft_topics_to, import_operations_to
 
@@ -81,12 +80,6 @@ def crosslingual(settings: Settings, pairs_file: Path) -> str:
     pairs = load_pairs(pairs_file, matcher.corpus)
     rows = evaluate_pairs(matcher, pairs, AS_OF)
     return format_pairs_table(rows, len(pairs), matcher.encoder.name, len(matcher.instruments))
-
-
-def ranker(settings: Settings) -> str:
-    matcher = Matcher.from_settings(settings)
-    cases = load_dev_cases(settings.dev_cases, matcher.corpus)
-    return format_report(cross_validate(matcher, cases, AS_OF), len(cases))
 
 
 def scale(settings: Settings) -> str:
@@ -157,16 +150,6 @@ def main() -> None:
                 "Hybrid is the engine (dense + lexical + theme fusion); the other rows are its halves alone.",
             )
         )
-    parts.append(
-        section(
-            "Learned ranker against fusion (held-out folds)",
-            "matcher train-ranker",
-            timed("ranker", lambda: ranker(base)),
-            "A logistic regression over the engine's signals (dense, lexical, themes, eligibility, region and level "
-            "fit, the fused score), trained and tested with GroupKFold by case. It is used only if it beats fusion on "
-            "the held-out folds; the stored model (`models/ranker.json`) records the same figures and `use`.",
-        )
-    )
     if not have_data:
         parts.append(f"## Real data\n\nSkipped: {args.data} is absent (fund routing, cross-lingual and scale).\n")
     else:

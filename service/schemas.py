@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from matcher import Corpus, InputError, Instrument, Proposal
+from matcher import Corpus, Instrument, Proposal
 from matcher.pipeline.matcher import DEFAULT_TOP
 from matcher.records import ApplicantType, Level, RegionCode
-from matcher.rules.eligibility import region_covers
+from matcher.rules.catalogue import InstrumentQuery, select
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500
@@ -69,20 +69,8 @@ class InstrumentFilter(BaseModel):
     open_on: dt.date | None = None
 
     def select(self, corpus: Corpus) -> list[Instrument]:
-        """The corpus's instruments that pass every filter, in corpus order."""
-        if self.theme is not None and self.theme not in corpus.theme_names():
-            known = ", ".join(t.id for t in corpus.themes)
-            raise InputError(f"field 'theme': value {self.theme!r}: not a theme id; use one of {known}")
-        return [i for i in corpus.instruments if self.admits(i)]
-
-    def admits(self, inst: Instrument) -> bool:
-        return (
-            (self.level is None or inst.level == self.level)
-            and (self.region is None or region_covers(inst.regions, self.region))
-            and (self.theme is None or self.theme in inst.themes)
-            and (self.applicant_type is None or _applicant_covers(inst.applicant_types, self.applicant_type))
-            and (self.open_on is None or _open_on(inst, self.open_on))
-        )
+        """The corpus's instruments that pass every filter, in corpus order (the library's one filter)."""
+        return select(corpus, InstrumentQuery(**self.model_dump()))
 
 
 class FeedbackRequest(BaseModel):
@@ -113,12 +101,3 @@ class RunsQuery(BaseModel):
 
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=MAX_ROW_ID)
-
-
-def _applicant_covers(allowed: tuple[str, ...], applicant: str) -> bool:
-    # The eligibility rule: a start-up is an SME in EU terms, so schemes open to SMEs are open to start-ups.
-    return applicant in allowed or (applicant == "startup" and "sme" in allowed)
-
-
-def _open_on(inst: Instrument, day: dt.date) -> bool:
-    return inst.status != "closed" and (inst.closes is None or inst.closes >= day)

@@ -89,13 +89,15 @@ def test_modes_rank_differently_but_return_all(tiny_matcher: Matcher) -> None:
         assert sorted(m.instrument_id for m in res[0].matches) == sorted(i.id for i in tiny_matcher.instruments)
 
 
-def test_to_dict_equals_the_generic_conversion(tiny_matcher: Matcher) -> None:
-    import dataclasses
+def test_the_answer_is_its_own_schema(tiny_matcher: Matcher) -> None:
     import json
 
+    from matcher import MatchResult
+
     result = tiny_matcher.match(Proposal(text="waterstof pilot", region="NL-GR"), as_of=TODAY)
-    generic = json.loads(json.dumps(dataclasses.asdict(result)))
-    assert result.to_dict() == generic
+    data = json.loads(json.dumps(result.to_dict()))
+    assert MatchResult.model_validate(data) == result
+    assert set(data["matches"][0]) == set(MatchResult.model_json_schema()["$defs"]["Match"]["properties"])
 
 
 def test_flags_tell_an_adviser_what_to_look_at(tiny_matcher: Matcher) -> None:

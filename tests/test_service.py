@@ -224,7 +224,8 @@ def test_triage_rejects_an_empty_text_row(client: TestClient) -> None:
         ("?open_on=2026-11-30", ["nl-waterstof", "nl-scholing", "eu-zorg", "rom-oost-lening"]),
         ("?level=regional&region=NL-GE&applicant_type=startup&open_on=2026-11-30", ["rom-oost-lening"]),
         ("?region=NL-GE&theme=agrifood", ["prov-gelderland-eiwit"]),
-        ("?region=NL-GE&theme=agrifood&open_on=2025-01-01", []),  # status closed
+        ("?region=NL-GE&theme=agrifood&open_on=2025-01-01", ["prov-gelderland-eiwit"]),  # inside its last round
+        ("?region=NL-GE&theme=agrifood&open_on=2025-02-01", []),  # after it, and the source says closed
     ],
 )
 def test_instruments_filters(client: TestClient, query: str, ids: list[str]) -> None:

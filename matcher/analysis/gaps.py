@@ -24,7 +24,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -39,11 +39,10 @@ from matcher.io.corpus import Corpus
 from matcher.pipeline.matcher import DEFAULT_TOP, Matcher
 from matcher.records import REGION_CODES, Instrument, MatchResult, Proposal
 from matcher.retrieval.lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
-from matcher.rules.eligibility import check_open, region_covers
+from matcher.rules.availability import Availability, availability, covers
 from matcher.text.language import clip
 from matcher.text.places import GAZETTEER
 
-Availability = Literal["open", "uncertain", "closed"]
 Encode = Callable[[Sequence[str]], np.ndarray]
 NO_REGION = "NL"  # a proposal without a region is somewhere in the Netherlands
 MAX_CLUSTERS = 8
@@ -206,19 +205,17 @@ def analyse(
         raise InputError("no proposals in the batch")
     pairs = [(p, r) for p, r in zip(proposals, results, strict=True) if _keeps(p, r, options)]
     instruments = [i for i in corpus.instruments if _covers(i, options)]
-    availability = {i.id: _availability(i, as_of) for i in instruments}
+    states = {i.id: availability(i, as_of) for i in instruments}
     matched = {p.id: _matched(r, threshold.value) for p, r in pairs}
     weak = {p.id for p, r in pairs if best_score(r) < threshold.value}
     names = corpus.theme_names("nl")
     themes = tuple(t.id for t in corpus.themes if options.theme in (None, t.id))
     regions = _regions(pairs, options)
-    cells = tuple(_cell(t, names[t], reg, pairs, weak, instruments, availability) for t in themes for reg in regions)
+    cells = tuple(_cell(t, names[t], reg, pairs, weak, instruments, states) for t in themes for reg in regions)
     unmet, clusters = _unmet(pairs, weak, options, encode)
     used = set().union(*matched.values()) if matched else set()
     unmatched = tuple(
-        _instrument_row(i, availability[i.id], as_of)
-        for i in instruments
-        if i.id not in used and availability[i.id] != "closed"
+        _instrument_row(i, states[i.id], as_of) for i in instruments if i.id not in used and states[i.id] != "closed"
     )
     return GapReport(
         as_of=as_of,
@@ -232,7 +229,7 @@ def analyse(
         unmet=unmet,
         clusters=clusters,
         unmatched=unmatched,
-        closing=_closing(instruments, availability, matched, as_of, options.window_days),
+        closing=_closing(instruments, states, matched, as_of, options.window_days),
         theme_names=names,
     )
 
@@ -250,16 +247,8 @@ def _keeps(prop: Proposal, result: MatchResult, options: GapOptions) -> bool:
 
 def _covers(inst: Instrument, options: GapOptions) -> bool:
     return (options.theme is None or options.theme in inst.themes) and (
-        options.region is None or region_covers(inst.regions, options.region)
+        options.region is None or covers(inst.regions, options.region)
     )
-
-
-def _availability(inst: Instrument, as_of: dt.date) -> Availability:
-    """`open` when the call window includes as_of or it is rolling, `closed` when it is over, else `uncertain`."""
-    check = check_open(inst, as_of, "en")
-    if check is None:
-        return "uncertain"
-    return {"met": "open", "missed": "closed", "unknown": "uncertain"}[check.status]  # type: ignore[return-value]
 
 
 def _matched(result: MatchResult, threshold: float) -> set[str]:
@@ -280,14 +269,10 @@ def _cell(
     pairs: Sequence[tuple[Proposal, MatchResult]],
     weak: set[str],
     instruments: Sequence[Instrument],
-    availability: dict[str, Availability],
+    states: dict[str, Availability],
 ) -> Cell:
     members = [p for p, r in pairs if theme in r.themes and region_of(p) == region]
-    supply = [
-        i
-        for i in instruments
-        if theme in i.themes and region_covers(i.regions, region) and availability[i.id] != "closed"
-    ]
+    supply = [i for i in instruments if theme in i.themes and covers(i.regions, region) and states[i.id] != "closed"]
     return Cell(
         theme=theme,
         theme_name=theme_name,
@@ -296,7 +281,7 @@ def _cell(
         demand_budget_eur=float(sum(p.budget_eur or 0.0 for p in members)),
         unmet=sum(p.id in weak for p in members),
         supply=len(supply),
-        supply_open=sum(availability[i.id] == "open" for i in supply),
+        supply_open=sum(states[i.id] == "open" for i in supply),
         max_award_sum_eur=float(sum(i.max_amount_eur or 0.0 for i in supply)),
         instruments=tuple(i.id for i in supply),
     )
@@ -321,7 +306,7 @@ def _instrument_row(
 
 def _closing(
     instruments: Sequence[Instrument],
-    availability: dict[str, Availability],
+    states: dict[str, Availability],
     matched: dict[str, set[str]],
     as_of: dt.date,
     window_days: int,
@@ -329,7 +314,7 @@ def _closing(
     """Instruments whose deadline falls in [as_of, as_of + window]: most matching demand first, then soonest."""
     end = as_of + dt.timedelta(days=window_days)
     rows = [
-        _instrument_row(i, availability[i.id], as_of, tuple(pid for pid, ids in matched.items() if i.id in ids))
+        _instrument_row(i, states[i.id], as_of, tuple(pid for pid, ids in matched.items() if i.id in ids))
         for i in instruments
         if i.closes is not None and as_of <= i.closes <= end
     ]

@@ -34,7 +34,7 @@ from matcher.records.corpus import (
     Theme,
 )
 from matcher.records.proposal import DevCase, Proposal
-from matcher.records.results import CriterionCheck, Match, MatchResult, PartnerRegion, SimilarProject
+from matcher.records.results import CriterionCheck, Match, MatchResult, PartnerRegion, Reason, SimilarProject
 
 __all__ = [
     "APPLICANT_TYPES",
@@ -59,6 +59,7 @@ __all__ = [
     "MatchResult",
     "PartnerRegion",
     "Proposal",
+    "Reason",
     "Region",
     "RegionCode",
     "SimilarProject",

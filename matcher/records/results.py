@@ -1,33 +1,52 @@
 """What the engine answers: match results with their checks, partner regions and similar funded projects.
 
-Built by the engine from validated records, so plain frozen dataclasses (cheap on the hot path).
+These pydantic models are the one schema of an answer: the engine builds them, the CLI and the service serialise
+them (`to_dict()`, FastAPI's `response_model`), and `/openapi.json` documents exactly them.
+
+The engine says *why* in codes (`Reason`: a message id and its parameters), never in sentences; the front door turns
+them into Dutch or English (`matcher.text.i18n.localise`) and fills `why`, `next_steps`, `detail` and partner `why`.
+
+    >>> check = CriterionCheck(criterion="region", status="met", reason=Reason(code="check.region.met"))
+    >>> check.detail
+    ''
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.records.corpus import CheckStatus, Eligibility, InstrumentType, Level
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionCheck:
-    criterion: str
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(_Result):
+    """A message id of the catalogues (`matcher/locales`) and the values it is filled with."""
+
+    code: str = Field(description="message id, e.g. 'check.region.met'")
+    params: dict[str, Any] = Field(default_factory=dict, description="values the message is filled with")
+
+
+class CriterionCheck(_Result):
+    criterion: str = Field(description="region, applicant_type, budget, trl, partners or deadline")
     status: CheckStatus
-    detail: str
+    detail: str = Field(default="", description="the reason in the language asked for")
+    reason: Reason
 
 
-@dataclass(frozen=True, slots=True)
-class PartnerRegion:
+class PartnerRegion(_Result):
     region: str
     name: str
-    score: float  # in [0, 1]
-    why: tuple[str, ...]
+    score: float = Field(ge=0, le=1)
+    why: tuple[str, ...] = ()
+    why_codes: tuple[Reason, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SimilarProject:
+class SimilarProject(_Result):
     """A funded project close to the proposal, paid from the fund family of the matched instrument."""
 
     id: str
@@ -37,75 +56,38 @@ class SimilarProject:
     eu_subsidy_eur: float | None
     year: int | None
     province: str | None
-    similarity: float  # cosine of proposal and project text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "beneficiary": self.beneficiary,
-            "fund": self.fund,
-            "eu_subsidy_eur": self.eu_subsidy_eur,
-            "year": self.year,
-            "province": self.province,
-            "similarity": self.similarity,
-        }
+    similarity: float = Field(description="cosine of proposal and project text")
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(_Result):
     instrument_id: str
     name: str
     level: Level
     regions: tuple[str, ...]
-    score: float  # in [0, 1], higher is a better fit
+    score: float = Field(ge=0, le=1, description="higher is a better fit")
     eligibility: Eligibility
     checks: tuple[CriterionCheck, ...]
-    why: tuple[str, ...]
-    next_steps: tuple[str, ...]
+    why: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
     instrument_type: InstrumentType
     administrator: str
     source_url: str
     similar_projects: tuple[SimilarProject, ...] = ()
+    why_codes: tuple[Reason, ...] = ()
+    next_step_codes: tuple[Reason, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    """The match JSON of CONTRACT.md for one proposal (`to_dict()` gives it)."""
+class MatchResult(_Result):
+    """The match JSON of CONTRACT.md for one proposal: matches best first, ineligible ones last."""
 
     proposal_id: str
     matches: tuple[Match, ...]
     partner_regions: tuple[PartnerRegion, ...] = ()
     themes: tuple[str, ...] = ()
-    language: str = "nl"
+    language: str = Field(default="nl", description="language of the proposal text (nl or en)")
+    lang: str | None = Field(default=None, description="language of why, next_steps and details (nl or en)")
     flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (lists, not tuples); shallow and fast, unlike `dataclasses.asdict`."""
-        return {
-            "proposal_id": self.proposal_id,
-            "matches": [
-                {
-                    "instrument_id": m.instrument_id,
-                    "name": m.name,
-                    "level": m.level,
-                    "regions": list(m.regions),
-                    "score": m.score,
-                    "eligibility": m.eligibility,
-                    "checks": [{"criterion": c.criterion, "status": c.status, "detail": c.detail} for c in m.checks],
-                    "why": list(m.why),
-                    "next_steps": list(m.next_steps),
-                    "instrument_type": m.instrument_type,
-                    "administrator": m.administrator,
-                    "source_url": m.source_url,
-                    "similar_projects": [s.to_dict() for s in m.similar_projects],
-                }
-                for m in self.matches
-            ],
-            "partner_regions": [
-                {"region": p.region, "name": p.name, "score": p.score, "why": list(p.why)} for p in self.partner_regions
-            ],
-            "themes": list(self.themes),
-            "language": self.language,
-            "flags": list(self.flags),
-        }
+        """Plain JSON-ready dict (lists, not tuples)."""
+        return self.model_dump(mode="json")

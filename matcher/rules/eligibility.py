@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from matcher.records import PROVINCES, CheckStatus, CriterionCheck, Eligibility, Instrument, Proposal
+from matcher.records import CheckStatus, CriterionCheck, Eligibility, Instrument, Proposal, Reason
+from matcher.rules.availability import Availability, covers, may_apply, window
 from matcher.text.language import euro, say
 
 
@@ -25,18 +26,16 @@ class Check(NamedTuple):
     detail: str
 
     def record(self) -> CriterionCheck:
-        return CriterionCheck(criterion=self.criterion, status=self.status, detail=self.detail)
+        return CriterionCheck(
+            criterion=self.criterion,
+            status=self.status,
+            detail=self.detail,
+            reason=Reason(code=f"check.{self.criterion}.{self.status}"),
+        )
 
 
 def _check(criterion: str, status: CheckStatus, detail: str) -> Check:
     return Check(criterion, status, detail)
-
-
-def region_covers(instrument_regions: tuple[str, ...], region: str) -> bool:
-    """True when a proposal in `region` falls inside an instrument's area."""
-    if region in instrument_regions or "EU" in instrument_regions:
-        return True
-    return "NL" in instrument_regions and region in (*PROVINCES, "NL")
 
 
 def check_region(inst: Instrument, prop: Proposal, lang: str) -> Check:
@@ -47,7 +46,7 @@ def check_region(inst: Instrument, prop: Proposal, lang: str) -> Check:
             "unknown",
             say(lang, f"Werkgebied: {area}; regio niet opgegeven", f"Area: {area}; region not given"),
         )
-    if region_covers(inst.regions, prop.region):
+    if covers(inst.regions, prop.region):
         return _check(
             "region", "met", say(lang, f"{prop.region} valt binnen {area}", f"{prop.region} lies within {area}")
         )
@@ -70,8 +69,7 @@ def check_applicant(inst: Instrument, prop: Proposal, lang: str) -> Check:
             "met",
             say(lang, f"{prop.applicant_type} mag aanvragen", f"{prop.applicant_type} may apply"),
         )
-    # A start-up is an SME in EU terms, so schemes open to SMEs are open to start-ups.
-    if prop.applicant_type == "startup" and "sme" in inst.applicant_types:
+    if may_apply(inst.applicant_types, prop.applicant_type):  # a start-up where SMEs may apply
         return _check("applicant_type", "met", say(lang, "start-up telt als mkb", "a start-up counts as an SME"))
     return _check("applicant_type", "missed", say(lang, f"Alleen voor: {allowed}", f"Only for: {allowed}"))
 
@@ -168,50 +166,31 @@ def check_partners(inst: Instrument, prop: Proposal, lang: str) -> Check | None:
     )
 
 
+STATUS_OF: dict[Availability, CheckStatus] = {"open": "met", "closed": "missed", "uncertain": "unknown"}
+DEADLINE_TEXT = {
+    "deadline.closed_since": ("Gesloten sinds {closes}", "Closed since {closes}"),
+    "deadline.last_round_closed": (
+        "Laatst bekende ronde sloot op {closes}; controleer of er een nieuwe ronde is",
+        "Last known round closed on {closes}; check for a new round",
+    ),
+    "deadline.opens_on": ("Opent op {opens}", "Opens on {opens}"),
+    "deadline.open_until": ("Open tot {closes}", "Open until {closes}"),
+    "deadline.closed_per_source": ("Gesloten volgens bron ({as_of})", "Closed according to source ({as_of})"),
+    "deadline.rolling": ("Doorlopend aan te vragen", "Open all year"),
+    "deadline.status_on": (
+        "Status '{status}' op {as_of}; controleer de actuele openstelling",
+        "Status '{status}' on {as_of}; check the current call",
+    ),
+}
+
+
 def check_open(inst: Instrument, as_of: dt.date, lang: str) -> Check | None:
-    if inst.closes is not None and as_of > inst.closes:
-        if inst.status == "closed":
-            return _check(
-                "deadline", "missed", say(lang, f"Gesloten sinds {inst.closes}", f"Closed since {inst.closes}")
-            )
-        # Most schemes open a new round each year: a past deadline is not a verdict on the next round.
-        return _check(
-            "deadline",
-            "unknown",
-            say(
-                lang,
-                f"Laatst bekende ronde sloot op {inst.closes}; controleer of er een nieuwe ronde is",
-                f"Last known round closed on {inst.closes}; check for a new round",
-            ),
-        )
-    if inst.opens is not None and as_of < inst.opens:
-        return _check("deadline", "unknown", say(lang, f"Opent op {inst.opens}", f"Opens on {inst.opens}"))
-    if inst.closes is not None:
-        return _check("deadline", "met", say(lang, f"Open tot {inst.closes}", f"Open until {inst.closes}"))
-    if inst.status == "closed" and as_of >= inst.source.as_of:
-        return _check(
-            "deadline",
-            "missed",
-            say(
-                lang,
-                f"Gesloten volgens bron ({inst.source.as_of})",
-                f"Closed according to source ({inst.source.as_of})",
-            ),
-        )
-    if inst.status == "rolling":
-        return _check("deadline", "met", say(lang, "Doorlopend aan te vragen", "Open all year"))
-    if inst.status in ("open", "expected"):
-        # No dates: the status only describes the source date, so whether it is open now cannot be told.
-        return _check(
-            "deadline",
-            "unknown",
-            say(
-                lang,
-                f"Status '{inst.status}' op {inst.source.as_of}; controleer de actuele openstelling",
-                f"Status '{inst.status}' on {inst.source.as_of}; check the current call",
-            ),
-        )
-    return None
+    """The deadline check: the instrument's call window on `as_of` (`availability.window`) as met, missed or unknown."""
+    found = window(inst, as_of)
+    if found is None:
+        return None
+    nl, en = DEADLINE_TEXT[found.code]
+    return _check("deadline", STATUS_OF[found.state], say(lang, nl, en).format(**found.params))
 
 
 def check_all(inst: Instrument, prop: Proposal, as_of: dt.date, lang: str = "nl") -> tuple[Check, ...]:
