@@ -1,8 +1,14 @@
-"""Small text helpers shared by ranking and explanations: language guess, Dutch/English phrasing, formatting."""
+"""Small text helpers shared by ranking and explanations: the language guess and clipping a quote.
+
+Wording and number formats per language live in `matcher.text.i18n`.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from matcher.records import Reason
 
 _NL = frozenset(
     "de het een en van voor met wij we willen zijn is op in te dat die niet ook naar bij onze ons om".split()
@@ -19,15 +25,17 @@ def guess_language(text: str) -> str:
     return "en" if en > nl else "nl"
 
 
-def say(lang: str, nl: str, en: str) -> str:
-    return en if lang == "en" else nl
-
-
-def euro(amount: float) -> str:
-    """Format an amount the Dutch way: 1250000 -> '€ 1.250.000'."""
-    return "€ " + f"{amount:,.0f}".replace(",", ".")
-
-
 def clip(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def reason(code: str, **params: Any) -> Reason:
+    """A reason in codes, worded later in the language asked for (`matcher.text.i18n`): a message id and its values.
+
+    >>> reason("check.trl.met", trl=6, min=4, max=7).params
+    {'trl': 6, 'min': 4, 'max': 7}
+
+    Values are plain JSON (lists, not tuples), so a result read back from its JSON equals the result.
+    """
+    return Reason(code=code, params=params)
