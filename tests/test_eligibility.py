@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from matcher.records import Instrument, Proposal
+from matcher.records import Instrument, Proposal, Reason
 from matcher.rules.eligibility import check_all, overall
+from matcher.text.i18n import message
 
 from .conftest import INSTRUMENTS
 
@@ -69,7 +70,10 @@ def test_startup_counts_as_sme_but_not_the_reverse() -> None:
 def test_budget_large_enough_is_met_and_cap_is_explained() -> None:
     proposal = Proposal(text="x", budget_eur=10_000_000)
     check = next(c for c in check_all(BY_ID["eu-zorg"], proposal, TODAY) if c.criterion == "budget")
-    assert (check.status, check.detail) == ("met", "Bijdrage begrensd op € 2.500.000 van € 10.000.000")
+    assert check.status == "met"
+    assert check.reason == Reason(code="check.budget.capped", params={"max_eur": 2_500_000, "budget_eur": 10_000_000})
+    assert message("nl", check.reason) == "Bijdrage begrensd op € 2.500.000 van € 10.000.000"
+    assert message("en", check.reason) == "Contribution capped at €2,500,000 of €10,000,000"
 
 
 def test_deadline_before_opening_and_in_window() -> None:
@@ -77,12 +81,16 @@ def test_deadline_before_opening_and_in_window() -> None:
     early = check_all(inst, Proposal(text="x"), dt.date(2024, 1, 1))
     during = check_all(inst, Proposal(text="x"), dt.date(2024, 6, 1))
     assert [c.status for c in early if c.criterion == "deadline"] == ["unknown"]
-    assert [c.detail for c in during if c.criterion == "deadline"] == ["Open tot 2025-01-31"]
+    assert [message("nl", c.reason) for c in during if c.criterion == "deadline"] == ["Open tot 2025-01-31"]
+    assert [message("en", c.reason) for c in during if c.criterion == "deadline"] == ["Open until 2025-01-31"]
 
 
 def test_past_round_of_a_recurring_scheme_is_unknown_not_missed() -> None:
     data = {**INSTRUMENTS[1], "status": "open", "closes": dt.date(2025, 3, 1)}
-    checks = check_all(Instrument.model_validate(data), Proposal(text="x"), TODAY, lang="en")
-    assert [(c.status, c.detail) for c in checks if c.criterion == "deadline"] == [
+    checks = check_all(Instrument.model_validate(data), Proposal(text="x"), TODAY)
+    assert [(c.status, message("en", c.reason)) for c in checks if c.criterion == "deadline"] == [
         ("unknown", "Last known round closed on 2025-03-01; check for a new round")
+    ]
+    assert [message("nl", c.reason) for c in checks if c.criterion == "deadline"] == [
+        "Laatst bekende ronde sloot op 2025-03-01; controleer of er een nieuwe ronde is"
     ]

@@ -3,11 +3,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from matcher import HashingEncoder, Matcher, Proposal, load_corpus
+from matcher import HashingEncoder, Matcher, MatchResult, Proposal, load_corpus
+from matcher.text.i18n import localise
 
 from .conftest import INSTRUMENTS, instrument, write_corpus
 
 TODAY = dt.date(2026, 11, 30)
+
+
+def worded(m: Matcher, result: MatchResult, lang: str = "nl") -> MatchResult:
+    return localise(result, lang, m.corpus.theme_names(lang))
 
 
 def ids(m: Matcher, text: str, **fields: object) -> list[str]:
@@ -52,7 +57,7 @@ def test_why_lines_name_themes_passage_and_missing_information(tiny_matcher: Mat
     result = tiny_matcher.match(
         Proposal(text="Wij bouwen een waterstof pilot met een elektrolyser"), top_k=1, as_of=TODAY
     )
-    top = result.matches[0]
+    top = worded(tiny_matcher, result).matches[0]
     assert top.why[0] == "Gedeelde thema's: Energie"
     assert top.why[1].startswith('Sluit het best aan bij: "')
     assert top.why[-1] == (
@@ -61,12 +66,13 @@ def test_why_lines_name_themes_passage_and_missing_information(tiny_matcher: Mat
     assert top.eligibility == "unknown"
 
 
-def test_english_proposals_get_english_explanations(tiny_matcher: Matcher) -> None:
+def test_english_proposals_are_recognised_and_worded_in_the_language_asked_for(tiny_matcher: Matcher) -> None:
     result = tiny_matcher.match(
         Proposal(text="We want a loan for our start-up and we are growing"), top_k=1, as_of=TODAY
     )
     assert result.language == "en"
-    assert any(w.startswith("Closest part of the scheme") for w in result.matches[0].why)
+    assert any(w.startswith("Closest part of the scheme") for w in worded(tiny_matcher, result, "en").matches[0].why)
+    assert any(w.startswith("Sluit het best aan bij") for w in worded(tiny_matcher, result, "nl").matches[0].why)
 
 
 def test_top_k_limits_the_list(tiny_matcher: Matcher) -> None:
@@ -79,7 +85,8 @@ def test_partner_regions_exclude_own_region_and_cite_evidence(tiny_matcher: Matc
     regions = [p.region for p in result.partner_regions]
     assert "NL-GR" not in regions
     assert regions[0] == "NL-ZH"
-    assert "Samenwerking uit het Herstelplan: Waterstof Noord en West" in result.partner_regions[0].why
+    why = worded(tiny_matcher, result).partner_regions[0].why
+    assert "Samenwerking uit het Herstelplan: Waterstof Noord en West" in why
 
 
 def test_modes_rank_differently_but_return_all(tiny_matcher: Matcher) -> None:
@@ -109,7 +116,7 @@ def test_flags_tell_an_adviser_what_to_look_at(tiny_matcher: Matcher) -> None:
 
 def test_a_named_region_is_suggested_first_with_the_reason(tiny_matcher: Matcher) -> None:
     result = tiny_matcher.match(Proposal(text="Samen met een partner uit Gelderland iets nieuws maken"), as_of=TODAY)
-    first = result.partner_regions[0]
+    first = worded(tiny_matcher, result).partner_regions[0]
     assert (first.region, first.why[0]) == ("NL-GE", "Het voorstel noemt deze regio")
 
 

@@ -15,6 +15,8 @@ from matcher import CorpusError, HashingEncoder, Matcher, Proposal, Region, Sett
 from matcher.cli import _parser, _settings
 from matcher.io.h2020 import CountryShare, H2020Prior, load_h2020
 from matcher.pipeline.partners import W_H2020, PartnerFinder, applicant_region, named_areas
+from matcher.records import PartnerRegion
+from matcher.text.i18n import localise, message
 from matcher.text.passages import region_passages
 
 from .conftest import SHARED, SOURCE
@@ -142,8 +144,13 @@ def finder(prior: H2020Prior | None = None) -> PartnerFinder:
 
 
 def suggest(f: PartnerFinder, text: str, themes: list[str], own: str | None, lang: str = "nl") -> dict[str, Any]:
+    """The suggestions by region, with `why` worded in `lang`."""
     vec = HashingEncoder().encode([text])[0]
-    return {p.region: p for p in f.suggest(text, themes, vec, own, NAMES, lang, top=10)}
+    return {p.region: worded(p, lang) for p in f.suggest(text, themes, vec, own, top=10)}
+
+
+def worded(p: PartnerRegion, lang: str) -> PartnerRegion:
+    return p.model_copy(update={"why": tuple(message(lang, r, NAMES) for r in p.why_codes)})
 
 
 def test_the_prior_adds_a_bounded_boost_abroad_only_and_says_why(tmp_path: Path) -> None:
@@ -155,6 +162,7 @@ def test_the_prior_adds_a_bounded_boost_abroad_only_and_says_why(tmp_path: Path)
     assert boosted["DE-NW"].score == pytest.approx(plain["DE-NW"].score + W_H2020, abs=1e-4)
     assert boosted["BE-VLG"].score == pytest.approx(plain["BE-VLG"].score + W_H2020 * 0.5, abs=1e-4)
     assert boosted["DE-NW"].why[-1] == "H2020: 50% van de 100 Nederlandse projecten had een Duitse partner (CORDIS)"
+    assert boosted["DE-NW"].why_codes[-1].params == {"share": 0.5, "projects": 100, "country": "DE", "source": "CORDIS"}
     assert not any(w.startswith("H2020") for p in plain.values() for w in p.why)
 
 
@@ -234,6 +242,7 @@ def test_herstelplan_examples_name_the_regions_the_plan_names(
     real_matcher: Matcher, text: str, own: str, named: set[str]
 ) -> None:
     result = real_matcher.match(Proposal(text=text, region=own), top_k=3, as_of=TODAY)
+    result = localise(result, result.language, real_matcher.corpus.theme_names(result.language))
     top3 = result.partner_regions[:3]
     assert own not in [p.region for p in result.partner_regions]
     assert named & {p.region for p in top3}, [p.region for p in top3]

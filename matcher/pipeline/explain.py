@@ -1,55 +1,48 @@
-"""Explanations: `why` lines and next steps for one match, in the proposal's language (Dutch or English)."""
+"""Explanations of one match in codes: why it fits and what to do next (`matcher.text.i18n` words them).
+
+>>> [r.code for r in why_codes(inst, ["energy"], None, [], checks)]
+['why.shared_themes']
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from matcher.records import Instrument
+from matcher.records import Instrument, Reason
 from matcher.rules.eligibility import Check
-from matcher.text.language import clip, say
+from matcher.text.language import clip, reason
 
-FIELD_HINTS = {
-    "region": ("regio", "region"),
-    "applicant_type": ("type aanvrager", "applicant type"),
-    "budget": ("projectbudget", "project budget"),
-    "trl": ("technologische rijpheid (TRL)", "technology readiness (TRL)"),
-    "partners": ("aantal partners", "number of partners"),
-}
+# Criteria whose value the proposal can give (the deadline is the instrument's).
+ASKABLE = ("region", "applicant_type", "budget", "trl", "partners")
 
 
-def why_lines(
+def why_codes(
     inst: Instrument,
     shared_themes: Sequence[str],
     closest_passage: str | None,
     shared_terms: Sequence[str],
     checks: Sequence[Check],
-    lang: str,
-) -> list[str]:
+) -> list[Reason]:
+    """Shared theme ids, the closest passage of the scheme (quoted as it is), shared terms, the information missing."""
     lines = []
     if shared_themes:
-        names = ", ".join(shared_themes)
-        lines.append(say(lang, f"Gedeelde thema's: {names}", f"Shared themes: {names}"))
+        lines.append(reason("why.shared_themes", themes=list(shared_themes)))
     if closest_passage:
-        quote = clip(closest_passage)
-        lines.append(say(lang, f'Sluit het best aan bij: "{quote}"', f'Closest part of the scheme: "{quote}"'))
+        lines.append(reason("why.closest_passage", passage=clip(closest_passage)))
     if shared_terms:
-        terms = ", ".join(shared_terms)
-        lines.append(say(lang, f"Gemeenschappelijke termen: {terms}", f"Terms in common: {terms}"))
-    missing = [
-        say(lang, *FIELD_HINTS[c.criterion]) for c in checks if c.status == "unknown" and c.criterion in FIELD_HINTS
-    ]
+        lines.append(reason("why.shared_terms", terms=list(shared_terms)))
+    missing = [c.criterion for c in checks if c.status == "unknown" and c.criterion in ASKABLE]
     if missing:
-        what = ", ".join(missing)
-        lines.append(
-            say(lang, f"Ontbreekt om geschiktheid te bepalen: {what}", f"Missing to decide eligibility: {what}")
-        )
+        lines.append(reason("why.missing", criteria=missing))
     return lines
 
 
-def next_steps(inst: Instrument, checks: Sequence[Check], lang: str) -> list[str]:
-    steps = [f"{c.criterion}: {c.detail}" for c in checks if c.status == "missed"]
-    steps += [f"{c.criterion}: {c.detail}" for c in checks if c.status == "unknown" and c.criterion == "deadline"]
+def next_step_codes(inst: Instrument, checks: Sequence[Check]) -> list[Reason]:
+    """The checks missed (and an uncertain deadline) to look at, how to apply, and where the conditions are."""
+    todo = [c for c in checks if c.status == "missed"]
+    todo += [c for c in checks if c.status == "unknown" and c.criterion == "deadline"]
+    steps = [reason("next.check", criterion=c.criterion, check=c.reason.model_dump(mode="json")) for c in todo]
     if inst.how_to_apply:
-        steps.append(inst.how_to_apply)
-    steps.append(say(lang, f"Lees de voorwaarden: {inst.source.url}", f"Read the conditions: {inst.source.url}"))
+        steps.append(reason("next.how_to_apply", text=inst.how_to_apply))
+    steps.append(reason("next.read_conditions", url=str(inst.source.url)))
     return steps

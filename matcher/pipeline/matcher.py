@@ -23,7 +23,7 @@ from scipy import sparse
 from matcher.io.corpus import Corpus, load_corpus
 from matcher.io.h2020 import H2020Prior, load_h2020
 from matcher.pipeline.evidence import ProjectEvidence
-from matcher.pipeline.explain import next_steps, why_lines
+from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
 from matcher.records import Eligibility, Instrument, Match, MatchResult, Proposal
 from matcher.retrieval import artefacts
@@ -99,8 +99,7 @@ class Matcher:
             np.array([j for j, p in enumerate(embeddings.passages) if p.owner == i.id and p.kind != KEYWORDS])
             for i in self.instruments
         ]
-        self._theme_names = {"nl": corpus.theme_names("nl"), "en": corpus.theme_names("en")}
-        docs = [instrument_document(i, self._theme_names["nl"]) for i in self.instruments]
+        docs = [instrument_document(i, corpus.theme_names("nl")) for i in self.instruments]
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors, embeddings.reference)
         self.partners = PartnerFinder(
@@ -207,8 +206,6 @@ class Matcher:
         return self.match_batch([proposal], top_k, as_of)[0]
 
     def _result(self, prop: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
-        lang = scores.languages[row]
-        names = self._theme_names[lang]
         themes = scores.themes[row]
         final = scores.final[row]
         order = np.argsort(-final, kind="stable")
@@ -217,23 +214,23 @@ class Matcher:
         for pos in order:
             if len(kept) >= top_k:
                 break
-            checks = check_all(self.instruments[pos], prop, as_of, lang)
+            checks = check_all(self.instruments[pos], prop, as_of)
             eligibility = overall(checks)
             if eligibility != "ineligible":
                 kept.append((int(pos), checks, eligibility))
             elif len(rejected) < top_k:
                 rejected.append((int(pos), checks, eligibility))
         matches = [
-            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, lang)
+            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row)
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
-        partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region, names, lang)
+        partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
         return MatchResult(
             proposal_id=prop.id,
             matches=tuple(matches),
             partner_regions=tuple(partners),
             themes=tuple(themes),
-            language=lang,
+            language=scores.languages[row],
             flags=flags(prop, matches),
         )
 
@@ -247,13 +244,12 @@ class Matcher:
         themes: list[str],
         scores: Scores,
         row: int,
-        lang: str,
     ) -> Match:
-        names = self._theme_names[lang]
+        """The match in codes: `why`, `next_steps` and check details stay empty until `i18n.localise` words them."""
         cols = self._readable_cols[pos]
         passage_row = scores.passage[row]
         closest = self.embeddings.passages[cols[int(np.argmax(passage_row[cols]))]].text if len(cols) else None
-        shared = [names[t] for t in themes if t in inst.themes]
+        shared = [t for t in themes if t in inst.themes]
         terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
         return Match(
             instrument_id=inst.id,
@@ -263,8 +259,8 @@ class Matcher:
             score=round(score, 4),
             eligibility=eligibility,
             checks=tuple(c.record() for c in checks),
-            why=tuple(why_lines(inst, shared, closest, terms, checks, lang)),
-            next_steps=tuple(next_steps(inst, checks, lang)),
+            why_codes=tuple(why_codes(inst, shared, closest, terms, checks)),
+            next_step_codes=tuple(next_step_codes(inst, checks)),
             instrument_type=inst.instrument_type,
             administrator=inst.administrator,
             source_url=str(inst.source.url),

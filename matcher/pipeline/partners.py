@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from matcher.io.h2020 import ALL, PART_NAMES, CountryShare, H2020Prior
-from matcher.records import Collaboration, PartnerRegion, Region
-from matcher.text.language import clip, say
+from matcher.records import Collaboration, PartnerRegion, Reason, Region
+from matcher.text.language import clip, reason
 from matcher.text.passages import SUMMARY, Passage
 from matcher.text.places import mentioned_regions
 from matcher.text.themes import fold
@@ -61,7 +61,6 @@ AREAS: dict[str, str] = {
 _AREA = re.compile(r"\b(" + "|".join(map(re.escape, AREAS)) + r")\b")
 # Where the applicant presents itself ends at the first sentence end or the first mention of others.
 _OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
-COUNTRY_WORDS = {"BE": ("Belgische", "Belgian"), "DE": ("Duitse", "German")}
 # Programmes that cover the whole country say little about a pair of regions; cross-border ones say a lot.
 WIDE_PROGRAMMES = frozenset({"eu-interreg-north-sea", "eu-interreg-nwe", "eu-interreg-europe"})
 
@@ -138,8 +137,6 @@ class PartnerFinder:
         prop_themes: Sequence[str],
         prop_vector: np.ndarray,
         own_region: str | None,
-        theme_names: dict[str, str],
-        lang: str,
         top: int = TOP_REGIONS,
     ) -> list[PartnerRegion]:
         if not self.regions:
@@ -178,14 +175,13 @@ class PartnerFinder:
             )
             place = None
             if in_area:
-                area = reg.landsdeel
-                place = say(lang, f"Ligt in het genoemde landsdeel {area}", f"In the named part of the country: {area}")
+                place = reason("partner.in_area", area=reg.landsdeel)
             elif over:
-                place = say(lang, "Over de grens, zoals het voorstel vraagt", "Across the border, as the proposal asks")
+                place = reason("partner.across_border")
             scored.append((min(score, 1.0), n, named, place, joint, common, abroad))
         scored.sort(key=lambda x: -x[0])
         return [
-            self._explain(n, s, named, place, joint, common, abroad, sims, prop_themes, theme_names, lang)
+            self._explain(n, s, named, place, joint, common, abroad, sims, prop_themes)
             for s, n, named, place, joint, common, abroad in scored[:top]
         ]
 
@@ -194,53 +190,39 @@ class PartnerFinder:
         n: int,
         score: float,
         named: bool,
-        place: str | None,
+        place: Reason | None,
         joint: list[Collaboration],
         common: list[str],
         abroad: CountryShare | None,
         sims: np.ndarray,
         prop_themes: Sequence[str],
-        theme_names: dict[str, str],
-        lang: str,
     ) -> PartnerRegion:
         reg = self.regions[n]
-        why: list[str] = []
+        why: list[Reason] = []
         if named:
-            why.append(say(lang, "Het voorstel noemt deze regio", "The proposal names this region"))
+            why.append(reason("partner.named"))
         if place:
             why.append(place)
         shared = [t for t in prop_themes if t in reg.themes]
         if shared:
-            names = ", ".join(theme_names.get(t, t) for t in shared)
-            why.append(say(lang, f"Sterk in: {names}", f"Strong in: {names}"))
+            why.append(reason("partner.strong_in", themes=shared))
         for col in joint[:2]:
-            why.append(
-                say(lang, f"Samenwerking uit het Herstelplan: {col.name}", f"Herstelplan collaboration: {col.name}")
-            )
+            why.append(reason("partner.collaboration", name=col.name))
         end = self._starts[n + 1] if n + 1 < len(self._starts) else len(self.passages)
         best = int(self._starts[n] + np.argmax(sims[self._starts[n] : end]))
         if self.passages[best].kind != SUMMARY:
-            why.append(f"Cluster: {clip(self.passages[best].text, 120)}")
+            why.append(reason("partner.cluster", text=clip(self.passages[best].text, 120)))
         if common:
-            why.append(say(lang, f"Samen in programma: {', '.join(common)}", f"Shared programme: {', '.join(common)}"))
+            why.append(reason("partner.shared_programmes", programmes=common))
         if abroad is not None and self.prior is not None:
-            why.append(h2020_line(abroad, self.prior.source, lang))
-        return PartnerRegion(region=reg.code, name=reg.name, score=round(score, 4), why=tuple(why))
+            why.append(h2020_reason(abroad, self.prior.source))
+        return PartnerRegion(region=reg.code, name=reg.name, score=round(score, 4), why_codes=tuple(why))
 
 
-def h2020_line(found: CountryShare, source: str, lang: str) -> str:
-    """'H2020: 73% van de 452 Nederlandse projecten in Health (SC1) had een Duitse partner (CORDIS)'."""
-    nl_word, en_word = COUNTRY_WORDS.get(found.country, (found.country, found.country))
-    pct = f"{found.share:.0%}"
+def h2020_reason(found: CountryShare, source: str) -> Reason:
+    """'H2020: 73% van de 452 Nederlandse projecten in Health (SC1) had een Duitse partner (CORDIS)', in codes."""
+    share = {"share": found.share, "projects": found.projects, "country": found.country, "source": source}
     if found.basis == ALL:
-        return say(
-            lang,
-            f"H2020: {pct} van de {found.projects} Nederlandse projecten had een {nl_word} partner ({source})",
-            f"H2020: {pct} of the {found.projects} Dutch projects had a {en_word} partner ({source})",
-        )
+        return reason("partner.h2020", **share)
     part = f"{PART_NAMES.get(found.basis, found.basis)} ({found.basis})"
-    return say(
-        lang,
-        f"H2020: {pct} van de {found.projects} Nederlandse projecten in {part} had een {nl_word} partner ({source})",
-        f"H2020: {pct} of the {found.projects} Dutch projects in {part} had a {en_word} partner ({source})",
-    )
+    return reason("partner.h2020_part", part=part, **share)
