@@ -26,7 +26,7 @@ from matcher.io.corpus import load_corpus, load_dev_cases
 from matcher.pipeline.matcher import DEFAULT_TOP, Matcher
 from matcher.records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
 from matcher.settings import Settings, split_paths
-from matcher.text.language import euro
+from matcher.text.i18n import amount, gettext, localise
 
 EXIT_BAD_INPUT = 2
 PROGRESS_MIN_ROWS = 20
@@ -186,31 +186,42 @@ def cmd_match(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         raise InputError(f"invalid proposal: {exc.errors()[0]['msg']}") from None
-    result = Matcher.from_settings(_settings(args)).match(proposal, top_k=args.top)
-    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result))
+    matcher = Matcher.from_settings(_settings(args))
+    result = matcher.match(proposal, top_k=args.top)
+    lang = result.language  # until --lang: the proposal's own language, as before
+    result = localise(result, lang, matcher.corpus.theme_names(lang))
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result, lang))
     return 0
 
 
-def render(result: MatchResult) -> str:
-    """A readable table of one result, for the terminal."""
-    badge = {"eligible": "ja", "unknown": "?", "ineligible": "nee"}
-    lines = [f"Thema's: {', '.join(result.themes) or '-'}", ""]
-    lines.append(f"{'#':>2}  {'score':>5}  {'past':<4}  {'instrument':<34}  naam")
+def render(result: MatchResult, lang: str) -> str:
+    """A readable table of one result for the terminal, labelled in `lang`; `result` is worded in `lang` already."""
+    themes, score, fits = gettext(lang, "cli.themes"), gettext(lang, "cli.score"), gettext(lang, "cli.fits")
+    instrument, name = gettext(lang, "cli.instrument"), gettext(lang, "cli.name")
+    criteria = gettext(lang, "cli.criteria")
+    badge = {
+        "eligible": gettext(lang, "cli.eligibility.eligible"),
+        "unknown": gettext(lang, "cli.eligibility.unknown"),
+        "ineligible": gettext(lang, "cli.eligibility.ineligible"),
+    }
+    similar, partners = gettext(lang, "cli.similar_project"), gettext(lang, "cli.partners")
+    marks = {"met": "+", "missed": "x", "unknown": "?"}
+    lines = [f"{themes}: {', '.join(result.themes) or '-'}", ""]
+    lines.append(f"{'#':>2}  {score:>5}  {fits:<4}  {instrument:<34}  {name}")
     for n, m in enumerate(result.matches, 1):
         lines.append(f"{n:>2}  {m.score:5.2f}  {badge[m.eligibility]:<4}  {m.instrument_id:<34}  {m.name[:60]}")
         for w in m.why:
             lines.append(f"{'':14}- {w}")
-        marks = {"met": "+", "missed": "x", "unknown": "?"}
         checks = "; ".join(f"{marks[c.status]} {c.criterion}" for c in m.checks)
         if checks:
-            lines.append(f"{'':14}  criteria: {checks}")
+            lines.append(f"{'':14}  {criteria}: {checks}")
         for sp in m.similar_projects:
-            amount = f", {euro(sp.eu_subsidy_eur)} EU" if sp.eu_subsidy_eur is not None else ""
+            funded = f", {amount(lang, sp.eu_subsidy_eur)} EU" if sp.eu_subsidy_eur is not None else ""
             where = ", ".join(str(x) for x in (sp.fund, sp.year, sp.province) if x)
-            about = f"{sp.title[:60]} ({sp.beneficiary[:40]}; {where}{amount})"
-            lines.append(f"{'':14}  vergelijkbaar project: {about} {sp.similarity:.2f}")
+            about = f"{sp.title[:60]} ({sp.beneficiary[:40]}; {where}{funded})"
+            lines.append(f"{'':14}  {similar}: {about} {sp.similarity:.2f}")
     if result.partner_regions:
-        lines += ["", "Partnerregio's:"]
+        lines += ["", f"{partners}:"]
         lines += [f"  {p.region:<7} {p.name:<20} {p.score:.2f}  {'; '.join(p.why[:2])}" for p in result.partner_regions]
     return "\n".join(lines)
 
@@ -245,7 +256,9 @@ def cmd_triage(args: argparse.Namespace) -> int:
     )
     if bar:
         bar.close()
-    write_jsonl_atomic(args.output, (r.to_dict() for r in results))
+    names = {lang: matcher.corpus.theme_names(lang) for lang in ("nl", "en")}
+    worded = (localise(r, r.language, names[r.language]) for r in results)  # until --lang: each proposal's language
+    write_jsonl_atomic(args.output, (r.to_dict() for r in worded))
     print(f"wrote {len(results)} results to {args.output}", file=sys.stderr)
     return 0
 

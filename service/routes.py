@@ -21,6 +21,7 @@ from matcher import Matcher, MatchResult, NotBuiltError, Proposal
 from matcher.io.batch import proposal_from_row
 
 from .export import matches_csv
+from .i18n import localised
 from .ratelimit import rate_limit
 from .responses import (
     RUN_HEADER,
@@ -83,7 +84,7 @@ RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
 )
 async def match(request: Request, body: MatchRequest, matcher: MatcherDep) -> dict[str, Any]:
     result = await within_limit(request, matcher.match, body, top_k=body.top)
-    return result.to_dict()
+    return localised(matcher, result).to_dict()
 
 
 @router.post("/v1/triage", dependencies=[Depends(rate_limit)], response_model=None, responses=RUN_ANSWERS)
@@ -124,12 +125,12 @@ Triage = tuple[list[Proposal], list[MatchResult]]  # the proposals of a run and 
 
 def triage_rows(matcher: Matcher, rows: list[dict[str, Any]], top: int) -> Triage:
     proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
-    return proposals, matcher.match_batch(proposals, top_k=top)
+    return proposals, [localised(matcher, r) for r in matcher.match_batch(proposals, top_k=top)]
 
 
 def triage_file(matcher: Matcher, data: bytes, name: str, top: int) -> Triage:
     proposals = read_upload(data, name)
-    return proposals, matcher.match_batch(proposals, top_k=top)
+    return proposals, [localised(matcher, r) for r in matcher.match_batch(proposals, top_k=top)]
 
 
 def store_run(

@@ -7,14 +7,16 @@
                            is stored like `POST /v1/triage/upload` and its id shown (and sent in `X-Triage-Run`)
 
 The pages call the library as the JSON routes do (`get_matcher`, `read_upload`, `store_run`, `matches_csv`) and run
-under the same per-client `rate_limit`. Interface strings come from `service.i18n`: Dutch by default, English with
-`?lang=en` (remembered in a cookie). Feedback from the adviser page goes to `POST /v1/feedback` from `static/app.js`,
+under the same per-client `rate_limit`. Interface strings and the results' sentences come from the message catalogues
+(`service.i18n`; templates call `_("nav.applicant")`): Dutch by default, English with `?lang=en` (remembered in a
+cookie). Feedback from the adviser page goes to `POST /v1/feedback` from `static/app.js`,
 with the API key the adviser types in (kept in the tab's sessionStorage); without JavaScript the table still renders.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,13 +25,14 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from matcher import InputError, Matcher, MatchResult, __version__
 from matcher.records import APPLICANT_TYPES
 
 from .export import matches_csv
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, label, texts
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, gettext, label, localised
 from .ratelimit import RateLimiter, get_limiter, rate_limit
 from .responses import RUN_HEADER
 from .routes import StoreDep, get_matcher, store_run
@@ -39,7 +42,6 @@ from .uploads import read_upload
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-templates = Jinja2Templates(directory=HERE / "templates")
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
@@ -81,39 +83,38 @@ class ApplicantForm(BaseModel):
 FormError = tuple[str, str]  # (field, message in the page's language)
 
 
-def form_errors(exc: ValidationError, values: Mapping[str, str], t: dict[str, str]) -> list[FormError]:
+def form_errors(exc: ValidationError, values: Mapping[str, str], lang: str) -> list[FormError]:
     """One message per problem, naming the field by its label on the page."""
     out = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "text"
-        out.append((field, form_error(err, field, values.get(field, ""), t)))
+        out.append((field, form_error(err, field, values.get(field, ""), lang)))
     return out
 
 
-def form_error(err: Any, field: str, value: str, t: dict[str, str]) -> str:
+def form_error(err: Any, field: str, value: str, lang: str) -> str:
     kind, ctx = err["type"], err.get("ctx", {})
-    name = t.get(f"field.{field}", field)
     shown = value if len(value) <= 40 else value[:37] + "..."
-    fill = {"field": name, "value": shown}
+    fill = {"field": label(lang, "field", field), "value": shown}
     if field in ("region", "applicant_type") or kind in ("literal_error", "enum"):
-        return t["error.choice"].format(**fill)
+        return gettext(lang, "error.choice", **fill)
     if field == "text" and kind == "value_error":
-        return t["error.text_empty"].format(**fill)
+        return gettext(lang, "error.text_empty", **fill)
     if kind == "missing":
-        return t["error.required"].format(**fill)
+        return gettext(lang, "error.required", **fill)
     if kind == "string_too_long":
-        return t["error.too_long"].format(**fill, limit=ctx.get("max_length", ""))
+        return gettext(lang, "error.too_long", **fill, limit=str(ctx.get("max_length", "")))
     if kind in ("float_parsing", "float_type", "finite_number"):
-        return t["error.number"].format(**fill)
+        return gettext(lang, "error.number", **fill)
     if kind in ("int_parsing", "int_from_float", "int_type"):
-        return t["error.whole_number"].format(**fill)
+        return gettext(lang, "error.whole_number", **fill)
     if kind in ("greater_than_equal", "greater_than"):
-        return t["error.at_least"].format(**fill, limit=shown_number(ctx.get("ge", ctx.get("gt"))))
+        return gettext(lang, "error.at_least", **fill, limit=shown_number(ctx.get("ge", ctx.get("gt"))))
     if kind in ("less_than_equal", "less_than"):
-        return t["error.at_most"].format(**fill, limit=shown_number(ctx.get("le", ctx.get("lt"))))
+        return gettext(lang, "error.at_most", **fill, limit=shown_number(ctx.get("le", ctx.get("lt"))))
     if kind.startswith(("date", "datetime")):
-        return t["error.date"].format(**fill)
-    return t["error.invalid"].format(**fill, detail=err["msg"])
+        return gettext(lang, "error.date", **fill)
+    return gettext(lang, "error.invalid", **fill, detail=err["msg"])
 
 
 def shown_number(value: object) -> str:
@@ -122,6 +123,13 @@ def shown_number(value: object) -> str:
 
 
 # -- rendering -------------------------------------------------------------------------------------------------------
+@functools.cache
+def templates(lang: str) -> Jinja2Templates:
+    """The templates with `_()` in `lang` (Jinja2's i18n extension): one environment per language, made on first use."""
+    loader = FileSystemLoader(HERE / "templates")
+    return Jinja2Templates(env=environment(loader, lang, autoescape=select_autoescape()))
+
+
 def page_language(request: Request) -> str:
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
@@ -148,11 +156,9 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     lang = page_language(request)
-    t = texts(lang)
     base = {
         "lang": lang,
-        "t": t,
-        "label": lambda prefix, code: label(t, prefix, code),
+        "label": lambda prefix, code: label(lang, prefix, code),
         "root": request.scope.get("root_path", ""),
         "version": __version__,
         "switch_url": switch_url(request, lang, keep or {}),
@@ -160,7 +166,7 @@ def render(
         "errors": [],
     } | context
     base["error_fields"] = {field for field, _ in base["errors"]}
-    response = templates.TemplateResponse(request, template, base, status_code=status)
+    response = templates(lang).TemplateResponse(request, template, base, status_code=status)
     response.headers.update({"Content-Security-Policy": CSP, **(headers or {})})
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax")
@@ -173,7 +179,7 @@ def limited(request: Request, limiter: RateLimiter) -> Response | None:
         rate_limit(request, limiter)
     except HTTPException as exc:
         wait = (exc.headers or {}).get("Retry-After", "60")
-        message = texts(page_language(request))["error.rate"].format(limit=wait)
+        message = gettext(page_language(request), "error.rate", limit=wait)
         return render(request, "error.html", {"message": message}, status=exc.status_code, headers=exc.headers)
     return None
 
@@ -202,13 +208,12 @@ def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, form: App
     try:
         body = form.request()
     except ValidationError as exc:
-        return applicant(
-            request, matcher, form, form_errors(exc, form.model_dump(), texts(page_language(request))), None
-        )
+        return applicant(request, matcher, form, form_errors(exc, form.model_dump(), page_language(request)), None)
     over = limited(request, limiter)
     if over is not None:
         return over
-    return applicant(request, matcher, form, [], matcher.match(body, top_k=body.top))
+    result = localised(matcher, matcher.match(body, top_k=body.top), page_language(request))
+    return applicant(request, matcher, form, [], result)
 
 
 @router.get("/")
@@ -253,21 +258,21 @@ def adviser_upload(
     file: Annotated[UploadFile | None, File()] = None,
     top: Annotated[str, Form()] = str(ADVISER_TOP),
 ) -> Response:
-    t = texts(page_language(request))
+    lang = page_language(request)
     try:
         query = UploadQuery.model_validate({"top": top.strip()})
     except ValidationError as exc:
-        return adviser(request, top, form_errors(exc, {"top": top}, t))
+        return adviser(request, top, form_errors(exc, {"top": top}, lang))
     if file is None or not file.filename:
-        return adviser(request, top, [("file", t["error.file_missing"].format(field=t["field.file"]))])
+        return adviser(request, top, [("file", gettext(lang, "error.file_missing", field=gettext(lang, "field.file")))])
     try:
         proposals = read_upload(file.file.read(), file.filename)
     except InputError as exc:
-        return adviser(request, top, [("file", t["error.file"].format(detail=exc))])
+        return adviser(request, top, [("file", gettext(lang, "error.file", detail=str(exc)))])
     over = limited(request, limiter)
     if over is not None:
         return over
-    results = matcher.match_batch(proposals, top_k=query.top)
+    results = [localised(matcher, r, lang) for r in matcher.match_batch(proposals, top_k=query.top)]
     run, _ = store_run(store, file.filename, query.top, proposals, results)  # stored like POST /v1/triage/upload
     triage = {
         "run_id": run.id,

@@ -137,10 +137,14 @@ def test_evidence_takes_the_k_best_of_the_given_funds() -> None:
 
 def test_the_table_shows_one_line_per_similar_project(matcher: Matcher) -> None:
     result = matcher.match(Proposal(text="Wij bouwen een waterstof elektrolyser pilot"), top_k=10)
-    lines = [x.strip() for x in render(result).splitlines() if "vergelijkbaar project:" in x]
+    lines = [x.strip() for x in render(result, "nl").splitlines() if "vergelijkbaar project:" in x]
     assert len(lines) == 3 + 2  # three EFRO projects, two ESF projects
     assert lines[0].startswith(
         "vergelijkbaar project: Waterstof elektrolyser pilot in de haven (Begunstigde e1; EFRO, 2010, € 500.000 EU)"
+    )
+    english = [x.strip() for x in render(result, "en").splitlines() if "similar project:" in x]
+    assert english[0].startswith(
+        "similar project: Waterstof elektrolyser pilot in de haven (Begunstigde e1; EFRO, 2010, €500,000 EU)"
     )
 
 
