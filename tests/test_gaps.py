@@ -17,7 +17,7 @@ import pytest
 
 from matcher import HashingEncoder, InputError, Matcher, Proposal, load_corpus
 from matcher.analysis.calibration import Threshold, separating_cut
-from matcher.analysis.gap_report import CSV_NAMES, csv_paths, write_report
+from matcher.analysis.gap_report import CSV_NAMES, csv_paths, render_html, write_report
 from matcher.analysis.gaps import GapOptions, GapReport, cluster_labels, gap_report
 from matcher.cli import main
 
@@ -116,10 +116,50 @@ def test_report_writes_html_and_every_csv(report: GapReport, tmp_path: Path) -> 
     assert [p.name for p in paths[1:]] == [f"q4-{n}.csv" for n in CSV_NAMES]
     page = out.read_text()
     assert page.count("data:image/png;base64,") == 4 and "<link" not in page and "fixed for the tests" in page
+    assert '<html lang="nl">' in page and "<h1>Gap-analyse, 2026-11-30</h1>" in page  # Dutch unless asked
     with csv_paths(out)["closing_soon"].open() as fh:
         [row] = list(csv.DictReader(fh))
     assert (row["instrument_id"], row["days_left"], row["proposal_ids"]) == ("nl-scholing", "30", "s1")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
+
+
+UNMATCHED = {
+    "nl": "<tr><th>regeling</th><th>naam</th><th>niveau</th><th>regio's</th><th>beschikbaarheid</th><th>sluit</th></tr>"
+    '<tr class=""><td>eu-zorg</td><td>EU Medtech</td><td>Europees</td><td>EU</td><td>onzeker</td><td></td></tr>',
+    "en": "<tr><th>instrument</th><th>name</th><th>level</th><th>regions</th><th>availability</th><th>closes</th></tr>"
+    '<tr class=""><td>eu-zorg</td><td>EU Medtech</td><td>European</td><td>EU</td><td>uncertain</td><td></td></tr>',
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected", "other"),
+    [
+        ("nl", ["<h1>Gap-analyse, 2026-11-30</h1>", "<h2>Regelingen die niemand vond</h2>", "<b>0,700</b>",
+                '<td>Scholing</td><td>NL-UT</td><td class="n">2</td>', "<b>6</b>voorstellen</span>",
+                "<b>1</b>sluiten binnen 90 dagen, met vraag</span>", "<li>unmet: q4-unmet.csv</li>"],
+         ["Demand and supply", "Skills", "0.700"]),
+        ("en", ["<h1>Gap analysis, 2026-11-30</h1>", "<h2>Instruments nobody matched</h2>", "<b>0.700</b>",
+                '<td>Skills</td><td>NL-UT</td><td class="n">2</td>', "<b>6</b>proposals</span>",
+                "<b>1</b>closing in 90 days with demand</span>", "<li>unmet: q4-unmet.csv</li>"],
+         ["Vraag en aanbod", "Scholing</td>", "0,700"]),
+    ],
+)  # fmt: skip
+def test_report_renders_in_dutch_and_in_english(
+    report: GapReport, matcher: Matcher, lang: str, expected: list[str], other: list[str]
+) -> None:
+    names = matcher.corpus.theme_names(lang)
+    page = render_html(report, {"demand_heatmap": b"png"}, {"unmet": "q4-unmet.csv"}, lang, names)
+    assert page.startswith(f'<!doctype html>\n<html lang="{lang}">')
+    assert [s for s in [*expected, UNMATCHED[lang]] if s not in page] == []
+    assert [s for s in other if s in page] == []
+    assert page.count("<img ") == 1 and 'src="data:image/png;base64,cG5n"' in page
+
+
+def test_write_report_in_english(report: GapReport, matcher: Matcher, tmp_path: Path) -> None:
+    out = tmp_path / "q4.html"
+    write_report(report, out, "en", matcher.corpus.theme_names("en"), draw=lambda _: {})
+    page = out.read_text()
+    assert '<html lang="en">' in page and UNMATCHED["en"] in page and "<td>Skills</td>" in page
 
 
 def test_a_failure_half_way_leaves_no_partial_report(report: GapReport, tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """The gap report on disk: one self-contained HTML file (inline CSS, charts as base64 PNG) and CSVs beside it.
 
-    >>> write_report(report, Path("q3/gaps.html"))
+    >>> write_report(report, Path("q3/gaps.html"), lang="en", theme_names=corpus.theme_names("en"))
     [PosixPath('q3/gaps.html'), PosixPath('q3/gaps-demand_supply.csv'), ...]
+
+The page is `templates/gap_report.html.j2`, rendered in Dutch or English with Jinja2's i18n extension and the
+catalogues of `matcher/locales` (chart titles too); the CSV headers are field names, the same in both languages.
 
 Every file is written into a temporary folder beside the target first and moved into place only when all of them
 were written, so a failure leaves the earlier files (or none), never part of a report.
@@ -11,32 +14,24 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
+import functools
 import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jinja2 import PackageLoader, StrictUndefined, Template
 
-from matcher.analysis.gaps import Cell, GapReport, InstrumentGap
+from matcher.analysis.gaps import GapReport, InstrumentGap
 from matcher.errors import InputError
-from matcher.text.language import euro
+from matcher.text.i18n import DEFAULT_LANGUAGE, amount, environment, gettext, label
 
 CSV_NAMES = ("demand_supply", "unmet", "clusters", "unmatched_instruments", "closing_soon")
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;color:#222;
-line-height:1.4;padding:0 1rem}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1rem}th,td{border:1px solid #ddd;padding:.25rem .5rem;
-text-align:left;vertical-align:top}th{background:#f2f2f2}td.n{text-align:right}tr.gap td{background:#fdecea}
-.note{color:#555;font-size:.85rem}img{max-width:100%;height:auto;margin:.5rem 0}.kpi{display:inline-block;
-margin:0 1.5rem .5rem 0}.kpi b{font-size:1.4rem;display:block}
-"""
+TEMPLATE = "gap_report.html.j2"
 
 
 # -- tables ----------------------------------------------------------------------------------------------------------
@@ -93,11 +88,14 @@ def _csv(head: list[str], rows: list[list[Any]]) -> str:
 
 
 # -- charts ----------------------------------------------------------------------------------------------------------
-def charts(report: GapReport) -> dict[str, bytes]:
+def charts(
+    report: GapReport, lang: str = DEFAULT_LANGUAGE, theme_names: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
     """The report's charts as PNG bytes: demand and unmet-demand heatmaps, unmet demand per theme and per region."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; safe to call again
+    names = report.theme_names if theme_names is None else theme_names
     rows = [t for t in report.themes if any(c.demand for c in report.cells if c.theme == t)]
     grid = {(c.theme, c.region): c for c in report.cells}
     out = {}
@@ -105,17 +103,16 @@ def charts(report: GapReport) -> dict[str, bytes]:
         demand = np.array([[grid[t, r].demand for r in report.regions] for t in rows], dtype=float)
         unmet = np.array([[grid[t, r].unmet for r in report.regions] for t in rows], dtype=float)
         gaps = np.array([[grid[t, r].gap for r in report.regions] for t in rows], dtype=bool)
-        labels = [report.theme_names.get(t, t) for t in rows]
-        out["demand_heatmap"] = _heatmap(
-            demand, gaps, labels, report.regions, "Proposals per theme and region", "Blues"
-        )
-        out["unmet_heatmap"] = _heatmap(
-            unmet, gaps, labels, report.regions, "Weak matches per theme and region (red frame: no instrument)", "Reds"
-        )
-    per_theme = {report.theme_names.get(t, t): sum(c.unmet for c in report.cells if c.theme == t) for t in rows}
+        labels = [names.get(t, t) for t in rows]
+        title = gettext(lang, "gaps.chart.demand")
+        out["demand_heatmap"] = _heatmap(demand, gaps, labels, report.regions, title, "Blues")
+        title = gettext(lang, "gaps.chart.unmet")
+        out["unmet_heatmap"] = _heatmap(unmet, gaps, labels, report.regions, title, "Reds")
+    per_theme = {names.get(t, t): sum(c.unmet for c in report.cells if c.theme == t) for t in rows}
     per_region = {r: sum(u.region == r for u in report.unmet) for r in report.regions}
-    out["unmet_by_theme"] = _bars(per_theme, "Weak matches per theme (a proposal counts for each of its themes)")
-    out["unmet_by_region"] = _bars(per_region, "Weak matches per region")
+    none = gettext(lang, "gaps.none")
+    out["unmet_by_theme"] = _bars(per_theme, gettext(lang, "gaps.chart.unmet_by_theme"), none)
+    out["unmet_by_region"] = _bars(per_region, gettext(lang, "gaps.chart.unmet_by_region"), none)
     return out
 
 
@@ -150,7 +147,7 @@ def _heatmap(
     return _png(fig)
 
 
-def _bars(counts: dict[str, int], title: str) -> bytes:
+def _bars(counts: dict[str, int], title: str, none: str) -> bytes:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
@@ -163,126 +160,69 @@ def _bars(counts: dict[str, int], title: str) -> bytes:
         ax.invert_yaxis()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
-        ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, none, ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
     ax.set_title(title, fontsize=10)
     return _png(fig)
 
 
 # -- HTML ------------------------------------------------------------------------------------------------------------
-def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence[str] = ()) -> str:
-    def cell(v: Any) -> str:
-        numeric = isinstance(v, int | float) and not isinstance(v, bool)
-        return f'<td class="n">{v:,}</td>' if numeric else f"<td>{html.escape(str(v))}</td>"
-
-    if not rows:
-        return '<p class="note">none</p>'
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    trs = [
-        f'<tr class="{classes[n] if n < len(classes) else ""}">' + "".join(cell(v) for v in row) + "</tr>"
-        for n, row in enumerate(rows)
-    ]
-    return f"<table><tr>{th}</tr>{''.join(trs)}</table>"
+@functools.cache
+def template(lang: str) -> Template:
+    """The report's template with `_()` reading the catalogue of `lang`."""
+    loader = PackageLoader("matcher.analysis", "templates")
+    env = environment(loader, lang, autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    return env.get_template(TEMPLATE)
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
-
-def render_html(report: GapReport, pngs: dict[str, bytes], files: dict[str, str]) -> str:
-    t, o = report.threshold, report.options
-    filters = ", ".join(f"{k} {v}" for k, v in (("theme", o.theme), ("region", o.region)) if v) or "none"
-    demand_cells: list[Cell] = [c for c in report.cells if c.demand]
-    gap_cells = report.gap_cells()
-    closing_demand = [i for i in report.closing if i.matching_proposals]
-    kpis = [
-        (report.proposals, "proposals"),
-        (len(report.unmet), "weak matches"),
-        (len(gap_cells), "gap cells"),
-        (len(report.unmatched), "instruments unmatched"),
-        (len(closing_demand), f"closing in {o.window_days} days with demand"),
-    ]
-    calib = (
-        f"Weak match: best score (of instruments not ineligible) below <b>{t.value:.3f}</b>. Method: "
-        f"{html.escape(t.method)}."
-    )
-    if t.positive_p05 is not None:
-        calib += (
-            f" 5th percentile of relevant-match scores {t.positive_p05:.3f}; highest off-topic score "
-            f"{t.negative_max:.3f}."
-        )
-    calib += f" The engine's own <code>weak_match</code> flag uses {t.engine_weak_match:.3f}."
-    parts = [
-        f"<h1>Gap analysis, {report.as_of.isoformat()}</h1>",
-        f'<p class="note">Filters: {html.escape(filters)}. Each proposal counts once for each of its themes '
-        f"(at most four); a proposal without a region counts under NL. Supply: instruments not closed on "
-        f"{report.as_of.isoformat()} that cover the theme and the region; <i>open</i> counts only those whose call "
-        "window includes the date or that are rolling. The corpus holds no call budgets: the euro column sums the "
-        "per-project maximum of the instruments that state one.</p>",
-        "".join(f'<span class="kpi"><b>{v}</b>{html.escape(k)}</span>' for v, k in kpis),
-        f'<p class="note">{calib}</p>',
-        "<h2>Demand and supply by theme and region</h2>",
-        *(_img(pngs[k], k) for k in ("demand_heatmap", "unmet_heatmap") if k in pngs),
-        "<h3>Cells with demand and no instrument</h3>",
-        _table(
-            ["theme", "region", "proposals", "budget asked"],
-            [[c.theme_name, c.region, c.demand, euro(c.demand_budget_eur)] for c in gap_cells],
-        ),
-        "<h3>All cells with demand</h3>",
-        _table(
-            ["theme", "region", "proposals", "weak", "instruments", "open", "max per project, summed"],
-            [
-                [c.theme_name, c.region, c.demand, c.unmet, c.supply, c.supply_open, euro(c.max_award_sum_eur)]
-                for c in demand_cells
-            ],
-            ["gap" if c.gap else "" for c in demand_cells],
-        ),
-        "<h2>Unmet demand</h2>",
-        *(_img(pngs[k], k) for k in ("unmet_by_theme", "unmet_by_region")),
-        "<h3>Clusters of weak matches</h3>",
-        _table(
-            ["cluster", "size", "distinctive terms", "themes", "regions", "proposals"],
-            [
-                [c.cluster, c.size, ", ".join(c.label) or "-", ", ".join(c.themes), ", ".join(c.regions)]
-                + [", ".join(c.members)]
-                for c in report.clusters
-            ],
-        ),
-        "<h3>Proposals with a weak best match</h3>",
-        _table(
-            ["proposal", "cluster", "region", "themes", "best instrument", "score", "text"],
-            [
-                [u.proposal_id, u.cluster, u.region, ", ".join(u.themes), u.best_instrument or "-", u.best_score]
-                + [u.text]
-                for u in report.unmet
-            ],
-        ),
-        f"<h2>Closing within {o.window_days} days</h2>",
-        _table(
-            ["instrument", "name", "closes", "days left", "matching proposals", "proposals"],
-            [
-                [i.instrument_id, i.name, i.closes or "", i.days_left or 0, len(i.matching_proposals)]
-                + [", ".join(i.matching_proposals)]
-                for i in report.closing
-            ],
-        ),
-        "<h2>Instruments nobody matched</h2>",
-        '<p class="note">Not closed, and in no proposal\'s top matches at or above the threshold.</p>',
-        _table(
-            ["instrument", "name", "level", "regions", "availability", "closes"],
-            [
-                [i.instrument_id, i.name, i.level, ", ".join(i.regions), i.availability, i.closes or ""]
-                for i in report.unmatched
-            ],
-        ),
-        "<h2>Files</h2>",
-        "<ul>" + "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in files.items()) + "</ul>",
-    ]
-    body = "\n".join(parts)
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Gap analysis {report.as_of.isoformat()}</title><style>{CSS}</style></head>\n"
-        f"<body>\n{body}\n</body></html>\n"
+def render_html(
+    report: GapReport,
+    pngs: Mapping[str, bytes],
+    files: Mapping[str, str],
+    lang: str = DEFAULT_LANGUAGE,
+    theme_names: Mapping[str, str] | None = None,
+) -> str:
+    """The report page in `lang` (nl or en); `theme_names` in that language (default: the report's own names)."""
+    names = report.theme_names if theme_names is None else theme_names
+    demand_cells = [c for c in report.cells if c.demand]
+    rows: dict[str, list[list[Any]]] = {
+        "gap_cells": [
+            [names.get(c.theme, c.theme_name), c.region, c.demand, amount(lang, c.demand_budget_eur)]
+            for c in report.gap_cells()
+        ],
+        "demand_cells": [
+            [names.get(c.theme, c.theme_name), c.region, c.demand, c.unmet, c.supply, c.supply_open]
+            + [amount(lang, c.max_award_sum_eur)]
+            for c in demand_cells
+        ],
+        "clusters": [
+            [c.cluster, c.size, ", ".join(c.label) or "-", ", ".join(c.themes), ", ".join(c.regions)]
+            + [", ".join(c.members)]
+            for c in report.clusters
+        ],
+        "unmet": [
+            [u.proposal_id, u.cluster, u.region, ", ".join(u.themes), u.best_instrument or "-", u.best_score, u.text]
+            for u in report.unmet
+        ],
+        "closing": [
+            [i.instrument_id, i.name, i.closes or "", i.days_left or 0, len(i.matching_proposals)]
+            + [", ".join(i.matching_proposals)]
+            for i in report.closing
+        ],
+        "unmatched": [
+            [i.instrument_id, i.name, label(lang, "level", i.level), ", ".join(i.regions)]
+            + [label(lang, "availability", i.availability), i.closes or ""]
+            for i in report.unmatched
+        ],
+    }
+    return template(lang).render(
+        report=report,
+        rows=rows,
+        gap_classes=["gap" if c.gap else "" for c in demand_cells],
+        gap_cells=report.gap_cells(),
+        closing_with_demand=sum(bool(i.matching_proposals) for i in report.closing),
+        images={k: "data:image/png;base64," + base64.b64encode(png).decode() for k, png in pngs.items()},
+        files=files,
     )
 
 
@@ -332,8 +272,17 @@ def csv_paths(out: Path) -> dict[str, Path]:
     return {name: stem.parent / f"{stem.name}-{name}.csv" for name in CSV_NAMES}
 
 
-def write_report(report: GapReport, out: Path, draw: Callable[[GapReport], dict[str, bytes]] = charts) -> list[Path]:
-    """Write OUT.html and its CSVs into a temporary folder, then move them all into place; return the paths."""
+def write_report(
+    report: GapReport,
+    out: Path,
+    lang: str = DEFAULT_LANGUAGE,
+    theme_names: Mapping[str, str] | None = None,
+    draw: Callable[[GapReport], dict[str, bytes]] | None = None,
+) -> list[Path]:
+    """Write OUT.html (in `lang`) and its CSVs into a temporary folder, then move them all into place; return the paths.
+
+    `draw` makes the charts (default: `charts` in `lang`).
+    """
     check_target(out)
     folder = out.parent if str(out.parent) else Path(".")
     targets = csv_paths(out)
@@ -341,7 +290,8 @@ def write_report(report: GapReport, out: Path, draw: Callable[[GapReport], dict[
     for name, (head, rows) in tables(report).items():
         contents[targets[name]] = _csv(head, rows).encode("utf-8")
     files = {name: str(path) for name, path in targets.items()}
-    contents[out] = render_html(report, draw(report), files).encode("utf-8")
+    pngs = charts(report, lang, theme_names) if draw is None else draw(report)
+    contents[out] = render_html(report, pngs, files, lang, theme_names).encode("utf-8")
     _publish(folder, contents)
     return [out, *targets.values()]
 
