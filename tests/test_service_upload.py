@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import InputError, Matcher, Proposal
+from matcher import InputError, Matcher, Proposal, app
 from matcher.io.batch import parse_proposals, read_proposals
 from service.config import DEFAULT_RATE_PER_MINUTE, ServiceSettings, parse_rate
 from service.export import CSV_COLUMNS
@@ -70,7 +70,7 @@ def test_jsonl_upload_equals_the_library_batch(client: TestClient, tiny_matcher:
     assert response.status_code == 200
     body = response.json()
     assert first_matches(body) == [("m1", "eu-zorg"), ("h1", "nl-waterstof")]
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".jsonl"), top_k=2)
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".jsonl"), top_k=2, lang="nl")
     assert body == json.loads(json.dumps([r.to_dict() for r in expected]))
 
 
@@ -102,7 +102,7 @@ def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tin
     assert (rows[1]["missed"], rows[1]["unknown"]) == ("", "budget")
     protein = next(r for r in rows if r["proposal_id"] == "e1" and r["instrument_id"] == "prov-gelderland-eiwit")
     assert (protein["eligibility"], protein["missed"]) == ("ineligible", "region;deadline")
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".csv"), top_k=5)
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".csv"), top_k=5, lang="nl")
     top = expected[0].matches[0]
     assert rows[0]["name"] == top.name
     assert rows[0]["level"] == "national"

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import Matcher, Proposal
+from matcher import Matcher, Proposal, app
 from matcher.io.batch import parse_proposals
 from service.export import matches_csv
 from service.i18n import EN, NL, STRINGS
@@ -105,7 +105,7 @@ def test_posted_form_shows_the_ranked_instruments_checklist_flags_and_partners(
     response = client.post("/", data=FORM)
     assert response.status_code == 200
     page = response.text
-    expected = tiny_matcher.match(Proposal.model_validate(FORM))
+    expected = app.match(tiny_matcher, Proposal.model_validate(FORM), lang="nl")
     assert instruments(page) == [(m.instrument_id, m.eligibility) for m in expected.matches]
     assert instruments(page)[:3] == [("nl-waterstof", "eligible"), ("eu-zorg", "unknown"), ("nl-scholing", "eligible")]
     assert checklist(page, "nl-waterstof") == [
@@ -216,7 +216,7 @@ def test_adviser_upload_renders_one_row_per_proposal_and_a_csv_download(
     download = next(a for a in Tags(page).with_attr("download", "a"))
     assert download["href"].startswith("data:text/csv;charset=utf-8,")
     csv_text = unquote(download["href"].split(",", 1)[1])
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".csv"), top_k=3)
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".csv"), top_k=3, lang="nl")
     assert csv_text == matches_csv(expected)
     assert csv_text.splitlines()[0] == HEADER
     assert len(list(csv.DictReader(io.StringIO(csv_text)))) == 9
@@ -232,7 +232,7 @@ def test_adviser_upload_renders_one_row_per_proposal_and_a_csv_download(
 
 def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(client: TestClient, store: FeedbackStore) -> None:
     content = f"id,text,as_of\nt1,{TRAINING},{AS_OF}\nw7,{HYDROGEN},{AS_OF}\n"
-    api = client.post("/v1/triage/upload?top=3", files={"file": ("export.csv", content.encode(), "text/csv")})
+    api = client.post("/v1/triage/upload?top=3&lang=en", files={"file": ("export.csv", content.encode(), "text/csv")})
     page = upload(client, "export.csv", content, lang="en")
     assert (api.headers["x-triage-run"], page.headers["x-triage-run"]) == ("1", "2")
     assert "Stored as triage run 2. Gap analysis of these proposals (JSON)" in text_of(page.text)

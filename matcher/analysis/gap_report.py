@@ -211,7 +211,7 @@ def render_html(report: GapReport, pngs: dict[str, bytes], files: dict[str, str]
             f" 5th percentile of relevant-match scores {t.positive_p05:.3f}; highest off-topic score "
             f"{t.negative_max:.3f}."
         )
-    calib += f" The engine's own <code>weak_match</code> flag uses {t.engine_weak_match:.3f}."
+    calib += " The triage's <code>weak_match</code> flag uses the same threshold."
     parts = [
         f"<h1>Gap analysis, {report.as_of.isoformat()}</h1>",
         f'<p class="note">Filters: {html.escape(filters)}. Each proposal counts once for each of its themes '

@@ -9,6 +9,7 @@ for. The message catalogues replace this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from matcher.records import MatchResult
@@ -17,6 +18,6 @@ LANGUAGES: Final = ("nl", "en")
 DEFAULT_LANGUAGE: Final = "nl"
 
 
-def localise(result: MatchResult, lang: str) -> MatchResult:
-    """`result` with `why`, `next_steps`, check details and partner `why` in `lang`."""
+def localise(result: MatchResult, lang: str, theme_names: Mapping[str, str]) -> MatchResult:
+    """`result` with `why`, `next_steps`, check details and partner `why` in `lang` (theme names in that language)."""
     return result.model_copy(update={"lang": lang})
