@@ -21,15 +21,15 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from matcher.errors import InputError
-from matcher.io.batch import parse_proposals, read_proposals, write_jsonl_atomic
+from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_jsonl_atomic
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
 from matcher.records import DEFAULT_TOP, DevCase, Instrument, MatchResult, Proposal
+from matcher.records.threshold import Threshold
 from matcher.rules.catalogue import InstrumentQuery, select
 from matcher.settings import Settings
 from matcher.text.i18n import DEFAULT_LANGUAGE, localise
 
 if TYPE_CHECKING:  # the engine's modules load models, faiss and scikit-learn: imported where they are used
-    from matcher.analysis.calibration import Threshold
     from matcher.analysis.gaps import GapReport
     from matcher.io.importers.import_report import ImportReport
     from matcher.pipeline.matcher import Matcher
@@ -39,6 +39,7 @@ Progress = Callable[[int], None]
 
 __all__ = [
     "DEFAULT_TOP",
+    "Threshold",
     "CorpusSummary",
     "InstrumentQuery",
     "build",
@@ -51,6 +52,7 @@ __all__ = [
     "load_matcher",
     "match",
     "parse_batch",
+    "proposals_from_rows",
     "read_batch",
     "threshold_of",
     "triage",
@@ -87,8 +89,6 @@ def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
 
 def threshold_of(matcher: Matcher) -> Threshold:
     """The weak-match threshold the matcher flags with, and how it was obtained."""
-    from matcher.analysis.calibration import Threshold
-
     found = matcher.calibration
     if isinstance(found, Threshold) and found.value == matcher.weak_match:
         return found
@@ -114,6 +114,11 @@ def triage(
     results = matcher.match_batch(proposals, top_k=top_k, as_of=as_of, progress=progress, parallel=parallel)
     names = matcher.corpus.theme_names(lang)
     return [localise(r, lang, names) for r in results]
+
+
+def proposals_from_rows(rows: Sequence[dict[str, Any]]) -> list[Proposal]:
+    """Proposals from rows as in a batch file (`POST /v1/triage`), each checked; errors name the row and field."""
+    return [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
 
 
 def read_batch(path: Path) -> list[Proposal]:

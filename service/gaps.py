@@ -20,8 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher import InputError, Proposal, Settings, app
-from matcher.analysis.calibration import Threshold
-from matcher.analysis.gaps import GapOptions
+from matcher.app import Threshold
 from matcher.records import DEFAULT_TOP
 
 from .cache import LRUCache
@@ -35,8 +34,8 @@ DEMO_INTAKE = ("projects", "demo_intake.csv")
 GAP_CACHE_SIZE = 32
 
 ProposalLoader = Callable[[], list[Proposal]]
-# (source: "demo" or a run id, as_of, options, threshold, corpus hash)
-GapKey = tuple[str | int, dt.date, GapOptions, Threshold, str]
+# (source: "demo" or a run id, as_of, (window_days, theme, region, top), threshold, corpus hash)
+GapKey = tuple[str | int, dt.date, tuple[int, str | None, str | None, int], Threshold, str]
 GapCache = LRUCache[GapKey, dict[str, Any]]
 
 
@@ -100,15 +99,13 @@ def gaps(
     run answers 404; a run stored before runs kept their proposals answers 422.
     """
     region = query.region.upper() if query.region else None
-    options = GapOptions(window_days=query.window_days, theme=query.theme, region=region, top_k=query.top)
+    options = (query.window_days, query.theme, region, query.top)
     as_of = query.as_of or dt.date.today()
     key: GapKey = ("demo" if query.run is None else query.run, as_of, options, threshold, matcher.corpus.hash)
     report = cache.get(key)
     if report is None:
         proposals = demo_intake() if query.run is None else store.run_proposals(query.run)
-        found = app.gap_analysis(
-            matcher, proposals, as_of, query.window_days, query.theme, region, query.top, threshold=threshold
-        )
+        found = app.gap_analysis(matcher, proposals, as_of, *options, threshold=threshold)
         report = found.to_dict()
         cache.put(key, report)
     return report

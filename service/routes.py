@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from matcher import Matcher, MatchResult, Proposal, app
-from matcher.io.batch import proposal_from_row
 
 from .deps import MatcherDep, StoreDep, request_language, within_limit
 from .export import matches_csv
@@ -106,7 +105,7 @@ Triage = tuple[list[Proposal], list[MatchResult]]  # the proposals of a run and 
 
 
 def triage_rows(matcher: Matcher, rows: list[dict[str, Any]], top: int, lang: str) -> Triage:
-    proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
+    proposals = app.proposals_from_rows(rows)
     return proposals, app.triage(matcher, proposals, top_k=top, lang=lang)
 
 

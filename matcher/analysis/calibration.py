@@ -17,9 +17,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from matcher.io.atomic import write_bytes
 from matcher.io.corpus import load_dev_cases
 from matcher.pipeline.matcher import UNCALIBRATED_WEAK_MATCH, Matcher
 from matcher.records import DevCase, MatchResult, Proposal
+from matcher.records.threshold import Threshold
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -51,24 +51,6 @@ OFF_TOPIC: tuple[str, ...] = (
     "I lost my passport on the train and need to know how to get a new one quickly.",
     "hello hello is this working? just testing the form, please ignore",
 )
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A weak-match threshold and how it was obtained (shown in the gap report)."""
-
-    value: float
-    method: str
-    positives: int = 0
-    negatives: int = 0
-    positive_p05: float | None = None  # 5th percentile of the positives' scores
-    negative_max: float | None = None
-    # What it was computed from (stored artefacts only); not part of equality, so reports cache by value and method.
-    manifest: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @classmethod
-    def fixed(cls, value: float, why: str) -> Threshold:
-        return cls(value=value, method=why)
 
 
 def best_score(result: MatchResult, among: frozenset[str] | None = None) -> float:
