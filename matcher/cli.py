@@ -14,21 +14,30 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from matcher import __version__
-from matcher.analysis.metrics import evaluate, format_table
+from matcher import __version__, app
 from matcher.errors import InputError, MatcherError
-from matcher.io.batch import read_proposals, write_jsonl_atomic
-from matcher.io.corpus import load_corpus, load_dev_cases
-from matcher.pipeline.matcher import DEFAULT_TOP, Matcher
-from matcher.records import APPLICANT_TYPES, MAX_TEXT_CHARS, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
-from matcher.text.i18n import amount, gettext, localise
+from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, amount, gettext
 
 EXIT_BAD_INPUT = 2
+
+
+def default_language(environ: Mapping[str, str] = os.environ) -> str:
+    """'en' when the locale (LC_ALL, LC_MESSAGES, LANG, in that order) is English, else 'nl'."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return "en" if value.lower().startswith("en") else "nl"
+    return DEFAULT_LANGUAGE
+
+
 PROGRESS_MIN_ROWS = 20
 
 
@@ -83,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="DIR",
         help="imported corpus folder(s) to load with the corpora (repeatable or comma-separated; $MATCHER_EXTRA)",
+    )
+    common.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default_language(),
+        help="language of explanations and labels (default: from the locale)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
 
@@ -162,35 +177,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _read_text(value: str) -> str:
-    text = sys.stdin.read() if value == "-" else value
-    if not text.strip():
-        raise InputError("field 'text': value is empty; describe the project in a few sentences")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"field 'text': {len(text)} characters; at most {MAX_TEXT_CHARS}")
-    return text
+    return sys.stdin.read() if value == "-" else value
 
 
 def cmd_match(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    text = _read_text(args.text)
+    fields = {"region": args.region, "applicant_type": args.applicant_type, "budget_eur": args.budget}
+    fields |= {"trl": args.trl, "partners": args.partners, "as_of": args.as_of}
     try:
-        proposal = Proposal(
-            text=text,
-            region=args.region,
-            applicant_type=args.applicant_type,
-            budget_eur=args.budget,
-            trl=args.trl,
-            partners=args.partners,
-            as_of=args.as_of,
-        )
+        proposal = Proposal(text=_read_text(args.text), **fields)
     except ValidationError as exc:
-        raise InputError(f"invalid proposal: {exc.errors()[0]['msg']}") from None
-    matcher = Matcher.from_settings(_settings(args))
-    result = matcher.match(proposal, top_k=args.top)
-    lang = result.language  # until --lang: the proposal's own language, as before
-    result = localise(result, lang, matcher.corpus.theme_names(lang))
-    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result, lang))
+        raise InputError(describe(exc.errors()[0])) from None
+    result = app.match(app.load_matcher(_settings(args)), proposal, top_k=args.top, lang=args.lang)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result, args.lang))
     return 0
 
 
@@ -227,14 +227,11 @@ def render(result: MatchResult, lang: str) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from matcher.io.importers import import_ft_topics_to, import_operations_to
-
     settings = _settings(args)
     if args.kind == "ft-topics":
-        themes = load_corpus(settings.corpora).themes
-        target, report = import_ft_topics_to(args.path, args.out, args.as_of, args.strict, themes)
+        target, report = app.import_ft_topics(settings, args.path, args.out, args.as_of, args.strict)
     else:
-        target, report = import_operations_to(args.path, args.out, args.strict, args.encoding)
+        target, report = app.import_operations(args.path, args.out, args.strict, args.encoding)
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"{report.summary()}; wrote {target}")
@@ -242,50 +239,35 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
-    proposals = read_proposals(args.input)
+    proposals = app.read_batch(args.input)
     if args.output.exists() and args.output.is_dir():
         raise InputError(f"{args.output}: output is a folder, expected a file name")
-    matcher = Matcher.from_settings(_settings(args))
+    matcher = app.load_matcher(_settings(args))
     bar = None
     if len(proposals) >= PROGRESS_MIN_ROWS:
         from tqdm import tqdm
 
         bar = tqdm(total=len(proposals), desc="triage", unit="proposal", file=sys.stderr)
-    results = matcher.match_batch(
-        proposals, top_k=args.top, as_of=args.as_of, progress=bar.update if bar else None, parallel=True
-    )
+    progress = bar.update if bar else None
+    results = app.triage(matcher, proposals, args.top, args.as_of, args.lang, progress=progress, parallel=True)
     if bar:
         bar.close()
-    names = {lang: matcher.corpus.theme_names(lang) for lang in ("nl", "en")}
-    worded = (localise(r, r.language, names[r.language]) for r in results)  # until --lang: each proposal's language
-    write_jsonl_atomic(args.output, (r.to_dict() for r in worded))
+    app.write_results(args.output, results)
     print(f"wrote {len(results)} results to {args.output}", file=sys.stderr)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    corpus = load_corpus(settings.corpora, extra=settings.extra)
-    cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
-    levels = {
-        lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")
-    }
-    print(
-        f"ok: {len(corpus.instruments)} instruments ({', '.join(f'{k} {v}' for k, v in levels.items())}), "
-        f"{len(corpus.themes)} themes, {len(corpus.regions)} regions, {len(corpus.collaborations)} collaborations, "
-        f"{len(cases)} dev cases"
-        + (f", {len(corpus.projects)} funded projects" if corpus.projects else "")
-        + f"; corpus hash {corpus.hash}"
-    )
+    print(app.validate(_settings(args)).line())
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    matcher = Matcher.from_settings(_settings(args), rebuild=args.force)
-    man = matcher.embeddings.manifest
+    man = app.build(_settings(args), force=args.force)
     print(
         f"index: {man['count']} passages of {man['instruments']} instruments, model {man['model']}, "
-        f"dim {man['dimension']}, corpus {man['corpus_hash']}, built {man['built_at']}"
+        f"dim {man['dimension']}, corpus {man['corpus_hash']}, built {man['built_at']}; "
+        f"weak-match threshold {man['weak_match']:.4f}"
     )
     return 0
 
@@ -296,26 +278,21 @@ def _instrument_line(inst: Instrument, width: int) -> str:
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    corpus = load_corpus(settings.corpora, extra=settings.extra)
+    corpus = app.load_corpus_from(_settings(args))
     if args.id:
-        inst = corpus.instrument(args.id)
+        data = corpus.instrument(args.id).model_dump(mode="json", exclude_none=True)
         if args.json:
-            print(json.dumps(inst.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2))
-        else:
-            data = inst.model_dump(mode="json", exclude_none=True)
-            for key, value in data.items():
-                if isinstance(value, list):
-                    print(f"{key}:")
-                    for item in value:
-                        print(f"  - {item}")
-                else:
-                    print(f"{key}: {value}")
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+            return 0
+        for key, value in data.items():
+            print(
+                "\n".join([f"{key}:", *(f"  - {item}" for item in value)])
+                if isinstance(value, list)
+                else f"{key}: {value}"
+            )
         return 0
-    from matcher.rules.catalogue import InstrumentQuery, select
-
-    query = InstrumentQuery(args.level, args.region, args.theme, args.applicant_type, args.open_on)
-    chosen = select(corpus, query)
+    query = app.InstrumentQuery(args.level, args.region, args.theme, args.applicant_type, args.open_on)
+    chosen = app.list_instruments(corpus, query)
     if args.json:
         print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
     else:
@@ -327,39 +304,17 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    matcher = Matcher.from_settings(settings)
-    cases = load_dev_cases(args.cases or settings.dev_cases, matcher.corpus)
-    rows = evaluate(matcher, cases, as_of=args.as_of)
-    print(format_table(rows, len(cases), matcher.encoder.name))
-    if args.routing:
-        from matcher.analysis.fund_routing import read_operations, routing_table
-
-        print("\nFund routing (EFRO vs ESF), zero-shot:")
-        print(routing_table(matcher, read_operations(args.routing)))
-    if args.crosslingual:
-        from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
-
-        pairs = load_pairs(args.crosslingual, matcher.corpus)
-        pair_rows = evaluate_pairs(matcher, pairs, args.as_of)
-        print("\nCross-lingual (the same proposals in Dutch and in English):")
-        print(format_pairs_table(pair_rows, len(pairs), matcher.encoder.name, len(matcher.instruments)))
+    matcher = app.load_matcher(settings)
+    print(app.evaluate(matcher, args.cases or settings.dev_cases, args.as_of, args.routing, args.crosslingual))
     return 0
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from matcher.analysis.calibration import load_or_calibrate
-    from matcher.analysis.gap_report import check_target, summary, write_report
-    from matcher.analysis.gaps import GapOptions, gap_report
-
-    proposals = read_proposals(args.input)
-    check_target(args.report)
-    options = GapOptions(window_days=args.window_days, theme=args.theme, region=args.region, top_k=args.top)
-    settings = _settings(args)
-    matcher = Matcher.from_settings(settings)
-    threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
-    report = gap_report(matcher, proposals, args.as_of, threshold, options, parallel=True)
-    paths = write_report(report, args.report)
-    print(summary(report))
+    proposals = app.read_batch(args.input)
+    matcher = app.load_matcher(_settings(args))
+    options = {"window_days": args.window_days, "theme": args.theme, "region": args.region, "top_k": args.top}
+    summary, paths = app.write_gap_report(matcher, proposals, args.as_of, args.report, args.lang, **options)
+    print(summary)
     print(f"wrote {paths[0]} and {len(paths) - 1} CSV files beside it", file=sys.stderr)
     return 0
 

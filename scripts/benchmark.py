@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases, load_encoder
+from matcher import Matcher, Proposal, Settings, app, load_corpus, load_dev_cases, load_encoder
 from matcher.retrieval.artefacts import build
 
 
@@ -57,7 +57,7 @@ def main() -> None:
     latencies = []
     for p in proposals[:200]:
         t0 = time.perf_counter()
-        matcher.match(p, as_of=as_of)
+        app.triage(matcher, [p], as_of=as_of)
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
@@ -68,7 +68,7 @@ def main() -> None:
         encoder.encode(texts)
         raw_runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        results = matcher.match_batch(proposals, as_of=as_of, parallel=True)
+        results = app.triage(matcher, proposals, as_of=as_of, parallel=True)
         lines = [json.dumps(r.to_dict(), ensure_ascii=False) for r in results]
         triage_runs.append(time.perf_counter() - t0)
     raw_s, triage_s = statistics.median(raw_runs), statistics.median(triage_runs)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from matcher import Matcher, Proposal, Settings, load_corpus, load_dev_cases
+from matcher import Proposal, Settings, app, load_corpus, load_dev_cases
 from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 from matcher.analysis.fund_routing import read_operations, routing_table
 from matcher.analysis.metrics import evaluate, format_table
@@ -62,7 +62,7 @@ def timed(label: str, fn: Callable[[], str]) -> str:
 
 
 def dev_cases(settings: Settings) -> str:
-    matcher = Matcher.from_settings(settings)
+    matcher = app.load_matcher(settings)
     cases = load_dev_cases(settings.dev_cases, matcher.corpus)
     with_partners = sum(1 for c in cases if c.partner_regions)
     langs = f"{sum(c.lang == 'nl' for c in cases)} Dutch / {sum(c.lang == 'en' for c in cases)} English"
@@ -71,12 +71,12 @@ def dev_cases(settings: Settings) -> str:
 
 
 def routing(settings: Settings, data: Path) -> str:
-    matcher = Matcher.from_settings(settings)
+    matcher = app.load_matcher(settings)
     return routing_table(matcher, read_operations(data / OPERATIONS))
 
 
 def crosslingual(settings: Settings, pairs_file: Path) -> str:
-    matcher = Matcher.from_settings(settings)
+    matcher = app.load_matcher(settings)
     pairs = load_pairs(pairs_file, matcher.corpus)
     rows = evaluate_pairs(matcher, pairs, AS_OF)
     return format_pairs_table(rows, len(pairs), matcher.encoder.name, len(matcher.instruments))
@@ -84,7 +84,7 @@ def crosslingual(settings: Settings, pairs_file: Path) -> str:
 
 def scale(settings: Settings) -> str:
     start = time.perf_counter()
-    matcher = Matcher.from_settings(settings, rebuild=True)
+    matcher = app.load_matcher(settings, rebuild=True)
     build_s = time.perf_counter() - start
     cases = load_dev_cases(settings.dev_cases, matcher.corpus)
     proposals = [Proposal(id=c.id, text=c.text, region=c.region) for c in cases]

@@ -26,11 +26,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from matcher import Matcher, Settings, __version__
+from matcher import Settings, __version__
+from matcher.app import load_matcher
 
 from . import errors, gaps, web
 from .config import ServiceSettings
@@ -43,17 +45,25 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, service: ServiceSettings | None = None) -> FastAPI:
-    """Build the app; the matcher and the store are opened in its lifespan, not here, so building it is cheap."""
+    """Build the app and every piece of its state; the matcher and the store are opened in its lifespan, not here, so
+    building it is cheap. Settings are read here once (from the arguments, else the environment), never per request.
+    """
     service = service or ServiceSettings.from_env()
+    chosen = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        chosen = settings or Settings.from_env()
         app.state.store = FeedbackStore.open(service.db)
         try:
-            app.state.matcher = Matcher.from_settings(chosen)
+            app.state.matcher = load_matcher(chosen)
             matcher, pid = app.state.matcher, os.getpid()
-            log.info("matcher loaded in process %d: model %s, corpus %s", pid, chosen.model, matcher.corpus.hash)
+            log.info(
+                "matcher loaded in process %d: model %s, corpus %s, weak-match threshold %.4f",
+                pid,
+                chosen.model,
+                matcher.corpus.hash,
+                matcher.weak_match,
+            )
             log.info("feedback store %s: %d rows", service.db, app.state.store.count())
             yield
         finally:
@@ -63,6 +73,8 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
 
     app = FastAPI(title="regio-matcher", version=__version__, lifespan=lifespan)
     app.state.started = time.monotonic()
+    app.state.settings = chosen
+    app.state.matcher_slot = anyio.CapacityLimiter(1)  # one matcher call at a time per worker (see timeouts)
     app.state.matcher = None
     app.state.store = None
     app.state.service = service

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
+from matcher.records.messages import describe as describe_problem
 
 from .storage import StorageError
 
@@ -68,20 +69,11 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def describe(err: Any) -> str:
-    """One line per validation problem, like the CLI's: "field 'trl': value 0: Input should be ..."."""
-    where, *path = err["loc"]
+    """One line per validation problem, as the library tells it (`matcher.records.messages.describe`)."""
+    where = err["loc"][0]
     if err["type"] == "json_invalid":
         return f"{where}: invalid JSON: {err.get('ctx', {}).get('error', err['msg'])}"
-    field = ".".join(str(p) for p in path) or where
-    if err["type"] == "missing":
-        return f"field '{field}': {err['msg']}"
-    value = err.get("input")
-    if isinstance(value, dict | list):
-        return f"field '{field}': {err['msg']}"
-    shown = repr(value)
-    if len(shown) > SHOWN_CHARS:
-        shown = shown[: SHOWN_CHARS - 3] + "..."
-    return f"field '{field}': value {shown}: {err['msg']}"
+    return describe_problem(err, skip=1, default_field=str(where))
 
 
 def install(app: FastAPI) -> None:

@@ -19,16 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from matcher import InputError, Proposal, Settings
-from matcher.analysis.calibration import Threshold, load_or_calibrate
-from matcher.analysis.gaps import GapOptions, gap_report
-from matcher.io.batch import read_proposals
-from matcher.pipeline.matcher import DEFAULT_TOP
+from matcher import InputError, Proposal, Settings, app
+from matcher.app import Threshold
+from matcher.records import DEFAULT_TOP
 
 from .cache import LRUCache
+from .deps import MatcherDep, SettingsDep, StoreDep
 from .ratelimit import rate_limit
 from .responses import answers
-from .routes import MatcherDep, StoreDep
 from .schemas import MAX_ROW_ID, MAX_TOP
 
 router = APIRouter()
@@ -36,8 +34,8 @@ DEMO_INTAKE = ("projects", "demo_intake.csv")
 GAP_CACHE_SIZE = 32
 
 ProposalLoader = Callable[[], list[Proposal]]
-# (source: "demo" or a run id, as_of, options, threshold, corpus hash)
-GapKey = tuple[str | int, dt.date, GapOptions, Threshold, str]
+# (source: "demo" or a run id, as_of, (window_days, theme, region, top), threshold, corpus hash)
+GapKey = tuple[str | int, dt.date, tuple[int, str | None, str | None, int], Threshold, str]
 GapCache = LRUCache[GapKey, dict[str, Any]]
 
 
@@ -59,28 +57,21 @@ class GapQuery(BaseModel):
     top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
 
 
-def read_demo_intake() -> list[Proposal]:
-    path = Settings.from_env().corpora.joinpath(*DEMO_INTAKE)
+def read_demo_intake(settings: Settings) -> list[Proposal]:
+    path = settings.corpora.joinpath(*DEMO_INTAKE)
     if not path.exists():
         raise InputError(f"{path}: the demo intake is missing; the gap analysis has no proposals to analyse")
-    return read_proposals(path)
+    return app.read_batch(path)
 
 
-def get_demo_intake() -> ProposalLoader:
-    """How to read the demo intake: called only when the report is not cached."""
-    return read_demo_intake
+def get_demo_intake(settings: SettingsDep) -> ProposalLoader:
+    """How to read the demo intake of the app's corpora: called only when the report is not cached."""
+    return lambda: read_demo_intake(settings)
 
 
-def get_threshold(request: Request, matcher: MatcherDep) -> Threshold:
-    """The calibrated weak-match threshold, computed once per process and corpus."""
-    cached: dict[str, Threshold] | None = getattr(request.app.state, "gap_thresholds", None)
-    if cached is None:
-        cached = request.app.state.gap_thresholds = {}
-    key = matcher.corpus.hash
-    if key not in cached:
-        settings = Settings.from_env()
-        cached[key] = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
-    return cached[key]
+def get_threshold(matcher: MatcherDep) -> Threshold:
+    """The weak-match threshold the matcher flags triage with (calibrated when it was loaded): one value for both."""
+    return app.threshold_of(matcher)
 
 
 def new_gap_cache(size: int = GAP_CACHE_SIZE) -> GapCache:
@@ -107,17 +98,14 @@ def gaps(
     `X-Triage-Run` header of `POST /v1/triage` and `/v1/triage/upload`, or from `GET /v1/triage/runs`). An unknown
     run answers 404; a run stored before runs kept their proposals answers 422.
     """
-    options = GapOptions(
-        window_days=query.window_days,
-        theme=query.theme,
-        region=query.region.upper() if query.region else None,
-        top_k=query.top,
-    )
+    region = query.region.upper() if query.region else None
+    options = (query.window_days, query.theme, region, query.top)
     as_of = query.as_of or dt.date.today()
     key: GapKey = ("demo" if query.run is None else query.run, as_of, options, threshold, matcher.corpus.hash)
     report = cache.get(key)
     if report is None:
         proposals = demo_intake() if query.run is None else store.run_proposals(query.run)
-        report = gap_report(matcher, proposals, as_of, threshold, options).to_dict()
+        found = app.gap_analysis(matcher, proposals, as_of, *options, threshold=threshold)
+        report = found.to_dict()
         cache.put(key, report)
     return report

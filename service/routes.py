@@ -17,17 +17,15 @@ import anyio
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from matcher import Matcher, MatchResult, NotBuiltError, Proposal
-from matcher.io.batch import proposal_from_row
+from matcher import Matcher, MatchResult, Proposal, app
 
+from .deps import MatcherDep, StoreDep, request_language, within_limit
 from .export import matches_csv
-from .i18n import localised
 from .ratelimit import rate_limit
 from .responses import (
     RUN_HEADER,
     FeedbackBody,
     HealthBody,
-    MatchResultBody,
     RegionsBody,
     TriageRunBody,
     TriageRunSummary,
@@ -46,32 +44,13 @@ from .schemas import (
 )
 from .security import require_api_key
 from .storage import FeedbackStore, TriageRun
-from .timeouts import within_limit
 from .uploads import read_upload
 
 router = APIRouter()
 
 
-def get_matcher(request: Request) -> Matcher:
-    matcher: Matcher | None = getattr(request.app.state, "matcher", None)
-    if matcher is None:
-        raise NotBuiltError("the matcher is not loaded; the service is starting or failed to start")
-    return matcher
-
-
-def get_store(request: Request) -> FeedbackStore:
-    store: FeedbackStore | None = getattr(request.app.state, "store", None)
-    if store is None:
-        raise NotBuiltError("the feedback store is not open; the service is starting or failed to start")
-    return store
-
-
-MatcherDep = Annotated[Matcher, Depends(get_matcher)]
-StoreDep = Annotated[FeedbackStore, Depends(get_store)]
-
-
 RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"model": list[MatchResultBody], "headers": run_header()},
+    200: {"model": list[MatchResult], "headers": run_header()},
     **answers(400, 413, 422, 429, 503),
 }
 
@@ -79,19 +58,20 @@ RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/v1/match",
     dependencies=[Depends(rate_limit)],
-    response_model=None,
-    responses={200: {"model": MatchResultBody}, **answers(400, 413, 422, 429, 503)},
+    response_model=MatchResult,
+    responses=answers(400, 413, 422, 429, 503),
 )
-async def match(request: Request, body: MatchRequest, matcher: MatcherDep) -> dict[str, Any]:
-    result = await within_limit(request, matcher.match, body, top_k=body.top)
-    return localised(matcher, result).to_dict()
+async def match(request: Request, body: MatchRequest, matcher: MatcherDep) -> MatchResult:
+    lang = body.lang or request_language(request)
+    return await within_limit(request, app.match, matcher, body.proposal(), top_k=body.top, lang=lang)
 
 
 @router.post("/v1/triage", dependencies=[Depends(rate_limit)], response_model=None, responses=RUN_ANSWERS)
 async def triage(
     request: Request, response: Response, body: TriageRequest, matcher: MatcherDep, store: StoreDep
 ) -> list[dict[str, Any]]:
-    proposals, results = await within_limit(request, triage_rows, matcher, body.proposals, body.top)
+    lang = body.lang or request_language(request)
+    proposals, results = await within_limit(request, triage_rows, matcher, body.proposals, body.top, lang)
     run, dicts = await anyio.to_thread.run_sync(store_run, store, "json", body.top, proposals, results)
     response.headers[RUN_HEADER] = str(run.id)
     return dicts
@@ -111,7 +91,8 @@ async def triage_upload(
 ) -> list[dict[str, Any]] | Response:
     name = file.filename or "upload"
     data = await file.read()
-    proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top)
+    lang = query.lang or request_language(request)
+    proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top, lang)
     run, dicts = await anyio.to_thread.run_sync(store_run, store, name, query.top, proposals, results)
     if query.format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="triage-matches.csv"', RUN_HEADER: str(run.id)}
@@ -123,14 +104,15 @@ async def triage_upload(
 Triage = tuple[list[Proposal], list[MatchResult]]  # the proposals of a run and their results, in input order
 
 
-def triage_rows(matcher: Matcher, rows: list[dict[str, Any]], top: int) -> Triage:
-    proposals = [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
-    return proposals, [localised(matcher, r) for r in matcher.match_batch(proposals, top_k=top)]
+def triage_rows(matcher: Matcher, rows: list[dict[str, Any]], top: int, lang: str) -> Triage:
+    proposals = app.proposals_from_rows(rows)
+    return proposals, app.triage(matcher, proposals, top_k=top, lang=lang)
 
 
-def triage_file(matcher: Matcher, data: bytes, name: str, top: int) -> Triage:
+def triage_file(matcher: Matcher, data: bytes, name: str, top: int, lang: str) -> Triage:
+    """Parse and match inside the matcher slot and the time limit, so a large upload is bounded like a match."""
     proposals = read_upload(data, name)
-    return proposals, [localised(matcher, r) for r in matcher.match_batch(proposals, top_k=top)]
+    return proposals, app.triage(matcher, proposals, top_k=top, lang=lang)
 
 
 def store_run(
@@ -157,7 +139,8 @@ def triage_run(run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], store: StoreDe
 
 @router.get("/v1/instruments", responses=answers(422, 503))
 def instruments(query: Annotated[InstrumentFilter, Query()], matcher: MatcherDep) -> list[dict[str, Any]]:
-    return [i.model_dump(mode="json", exclude_none=True) for i in query.select(matcher.corpus)]
+    chosen = app.list_instruments(matcher.corpus, query.query())
+    return [i.model_dump(mode="json", exclude_none=True) for i in chosen]
 
 
 @router.get("/v1/instruments/{instrument_id}", responses=answers(404, 503))

@@ -11,10 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from matcher import Corpus, Instrument, Proposal
-from matcher.pipeline.matcher import DEFAULT_TOP
-from matcher.records import ApplicantType, Level, RegionCode
-from matcher.rules.catalogue import InstrumentQuery, select
+from matcher import Proposal
+from matcher.app import InstrumentQuery
+from matcher.records import DEFAULT_TOP, ApplicantType, Level, RegionCode
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500
@@ -24,10 +23,18 @@ MAX_PAGE = 500
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: larger ids and offsets cannot be looked up
 
 
+Lang = Literal["nl", "en"]
+
+
 class MatchRequest(Proposal):
-    """`POST /v1/match`: one proposal and how many instruments to return."""
+    """`POST /v1/match`: one proposal, how many instruments to return, and the language of the explanations
+    (default: the request's Accept-Language, else Dutch)."""
 
     top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
+    lang: Lang | None = None
+
+    def proposal(self) -> Proposal:
+        return Proposal.model_validate(self.model_dump(exclude={"top", "lang"}))
 
 
 class TriageRequest(BaseModel):
@@ -37,6 +44,7 @@ class TriageRequest(BaseModel):
 
     proposals: list[dict[str, Any]]
     top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
+    lang: Lang | None = None
 
     @field_validator("proposals")
     @classmethod
@@ -55,6 +63,7 @@ class UploadQuery(BaseModel):
 
     top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
     format: Literal["json", "csv"] = "json"
+    lang: Lang | None = None
 
 
 class InstrumentFilter(BaseModel):
@@ -68,9 +77,9 @@ class InstrumentFilter(BaseModel):
     applicant_type: ApplicantType | None = None
     open_on: dt.date | None = None
 
-    def select(self, corpus: Corpus) -> list[Instrument]:
-        """The corpus's instruments that pass every filter, in corpus order (the library's one filter)."""
-        return select(corpus, InstrumentQuery(**self.model_dump()))
+    def query(self) -> InstrumentQuery:
+        """The library's one instrument filter (`matcher.rules.catalogue`) with these values."""
+        return InstrumentQuery(**self.model_dump())
 
 
 class FeedbackRequest(BaseModel):

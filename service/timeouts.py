@@ -40,7 +40,5 @@ def _matcher_slot(request: Request) -> anyio.CapacityLimiter:
     """One matcher call at a time per worker process: a match already uses every math thread the worker has, and
     concurrent calls only fight over them (measured: 8 concurrent clients on one worker halved the throughput).
     Requests queue here, inside their time limit; more parallelism comes from more workers."""
-    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "matcher_slot", None)
-    if limiter is None:
-        limiter = request.app.state.matcher_slot = anyio.CapacityLimiter(1)
+    limiter: anyio.CapacityLimiter = request.app.state.matcher_slot  # made by `create_app`
     return limiter

@@ -9,21 +9,14 @@ The file type comes from the name's extension (.csv or .jsonl); every error name
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
-from matcher import InputError, Proposal
-from matcher.io.batch import parse_proposals
+from matcher import InputError, Proposal, app
 
 from .schemas import MAX_PROPOSALS
 
 
 def read_upload(data: bytes, name: str) -> list[Proposal]:
     """The validated proposals of an uploaded file's bytes; `InputError` names the file, row, field and value."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
-    proposals = parse_proposals(text, name, PurePosixPath(name).suffix)
+    proposals = app.parse_batch(data, name)
     if len(proposals) > MAX_PROPOSALS:
         raise InputError(
             f"{name}: {len(proposals)} rows; at most {MAX_PROPOSALS} per upload (use `matcher triage` for more)"

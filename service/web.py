@@ -22,22 +22,23 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
-from matcher import InputError, Matcher, MatchResult, __version__
+from matcher import InputError, Matcher, MatchResult, __version__, app
 from matcher.records import APPLICANT_TYPES
 
+from .deps import MatcherDep, StoreDep, within_limit
 from .export import matches_csv
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, gettext, label, localised
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, gettext, label
 from .ratelimit import RateLimiter, get_limiter, rate_limit
 from .responses import RUN_HEADER
-from .routes import StoreDep, get_matcher, store_run
+from .routes import store_run, triage_file
 from .schemas import MAX_PROPOSALS, MAX_TOP, MatchRequest, UploadQuery
-from .uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
@@ -53,7 +54,6 @@ CSP = (
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-MatcherDep = Annotated[Matcher, Depends(get_matcher)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
@@ -204,7 +204,7 @@ def applicant(
     return render(request, "applicant.html", context, status=422 if errors else 200, keep=form.filled())
 
 
-def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, form: ApplicantForm) -> Response:
+async def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, form: ApplicantForm) -> Response:
     try:
         body = form.request()
     except ValidationError as exc:
@@ -212,24 +212,25 @@ def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, form: App
     over = limited(request, limiter)
     if over is not None:
         return over
-    result = localised(matcher, matcher.match(body, top_k=body.top), page_language(request))
+    lang = page_language(request)
+    result = await within_limit(request, app.match, matcher, body.proposal(), top_k=body.top, lang=lang)
     return applicant(request, matcher, form, [], result)
 
 
 @router.get("/")
-def applicant_page(
+async def applicant_page(
     request: Request, form: Annotated[ApplicantForm, Query()], matcher: MatcherDep, limiter: LimiterDep
 ) -> Response:
     if "text" not in request.query_params:
         return applicant(request, matcher, form, [], None)
-    return run_form(request, matcher, limiter, form)
+    return await run_form(request, matcher, limiter, form)
 
 
 @router.post("/")
-def applicant_submit(
+async def applicant_submit(
     request: Request, form: Annotated[ApplicantForm, Form()], matcher: MatcherDep, limiter: LimiterDep
 ) -> Response:
-    return run_form(request, matcher, limiter, form)
+    return await run_form(request, matcher, limiter, form)
 
 
 # -- the adviser page ------------------------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def adviser_page(request: Request) -> Response:
 
 
 @router.post("/adviser")
-def adviser_upload(
+async def adviser_upload(
     request: Request,
     matcher: MatcherDep,
     store: StoreDep,
@@ -265,15 +266,15 @@ def adviser_upload(
         return adviser(request, top, form_errors(exc, {"top": top}, lang))
     if file is None or not file.filename:
         return adviser(request, top, [("file", gettext(lang, "error.file_missing", field=gettext(lang, "field.file")))])
-    try:
-        proposals = read_upload(file.file.read(), file.filename)
-    except InputError as exc:
-        return adviser(request, top, [("file", gettext(lang, "error.file", detail=str(exc)))])
     over = limited(request, limiter)
     if over is not None:
         return over
-    results = [localised(matcher, r, lang) for r in matcher.match_batch(proposals, top_k=query.top)]
-    run, _ = store_run(store, file.filename, query.top, proposals, results)  # stored like POST /v1/triage/upload
+    name, data = file.filename, await file.read()
+    try:  # parsed and matched inside the matcher slot and the time limit, like POST /v1/triage/upload
+        proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top, lang)
+    except InputError as exc:
+        return adviser(request, top, [("file", gettext(lang, "error.file", detail=str(exc)))])
+    run, _ = await anyio.to_thread.run_sync(store_run, store, name, query.top, proposals, results)
     triage = {
         "run_id": run.id,
         "name": file.filename,

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from matcher import HashingEncoder, Matcher, load_corpus
 from service.app import create_app
 from service.config import ServiceSettings
-from service.routes import get_matcher, get_store
+from service.deps import get_matcher, get_store
 from service.storage import FeedbackStore
 
 SOURCE = {"url": "https://example.org/regeling", "as_of": dt.date(2026, 1, 1)}

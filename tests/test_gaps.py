@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from matcher import HashingEncoder, InputError, Matcher, Proposal, load_corpus
-from matcher.analysis.calibration import Threshold, separating_cut
+from matcher.analysis.calibration import separating_cut
 from matcher.analysis.gap_report import CSV_NAMES, csv_paths, render_html, write_report
 from matcher.analysis.gaps import GapOptions, GapReport, cluster_labels, gap_report
 from matcher.cli import main
+from matcher.records.threshold import Threshold
 
 from .conftest import INSTRUMENTS, write_corpus
 

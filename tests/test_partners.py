@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher import CorpusError, HashingEncoder, Matcher, Proposal, Region, Settings
+from matcher import CorpusError, HashingEncoder, Matcher, Proposal, Region, Settings, app
 from matcher.cli import _parser, _settings
 from matcher.io.h2020 import CountryShare, H2020Prior, load_h2020
 from matcher.pipeline.partners import W_H2020, PartnerFinder, applicant_region, named_areas
@@ -233,7 +233,7 @@ HERSTELPLAN = [
 def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
     # Like tests/test_e2e.py: the bundled corpora, the default model, a fresh artefact folder.
     art = tmp_path_factory.mktemp("artefacts")
-    return Matcher.from_settings(Settings(artefacts=art, model="use-multilingual-v3"))
+    return app.load_matcher(Settings(artefacts=art, model="use-multilingual-v3"))
 
 
 @pytest.mark.slow

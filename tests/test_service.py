@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import Matcher, Proposal, Settings
+from matcher import Matcher, Proposal, Settings, app
 from matcher.records import REGION_CODES
 from service.app import THREAD_VARIABLES, create_app, log_config, serve, worker_environment
 from service.config import ServiceSettings
-from service.i18n import localised
-from service.routes import get_matcher, get_store
+from service.deps import get_matcher, get_store
 from service.storage import FeedbackStore
 
 AS_OF = "2026-11-30"
@@ -67,9 +66,9 @@ def test_match_returns_the_library_result_as_contract_json(client: TestClient, t
         ("partners", "met"),
         ("deadline", "met"),
     ]
-    expected = tiny_matcher.match(Proposal(id="w1", as_of=dt.date(2026, 11, 30), **fields), top_k=3)
-    assert body == json.loads(json.dumps(localised(tiny_matcher, expected).to_dict()))  # worded in the text's language
-    assert top["why"][0] == "Gedeelde thema's: Energie"
+    expected = app.match(tiny_matcher, Proposal(id="w1", as_of=dt.date(2026, 11, 30), **fields), top_k=3, lang="nl")
+    assert body == json.loads(json.dumps(expected.to_dict()))
+    assert top["why"][0] == "Gedeelde thema's: Energie"  # worded, in the language asked for (Dutch by default)
 
 
 def test_match_defaults_to_id_p1_and_ten_matches_with_ineligible_last(client: TestClient) -> None:
@@ -144,8 +143,8 @@ def test_triage_keeps_input_order_and_numbers_rows_without_id(client: TestClient
     proposals = [
         Proposal(id=pid, text=row["text"], as_of=dt.date(2026, 11, 30)) for pid, row in zip("173", rows, strict=True)
     ]
-    expected = tiny_matcher.match_batch(proposals, top_k=1)
-    assert body == json.loads(json.dumps([localised(tiny_matcher, r).to_dict() for r in expected]))
+    expected = app.triage(tiny_matcher, proposals, top_k=1, lang="nl")
+    assert body == json.loads(json.dumps([r.to_dict() for r in expected]))
 
 
 def test_triage_defaults_to_ten_matches_and_accepts_500_proposals(client: TestClient) -> None:

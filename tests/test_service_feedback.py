@@ -23,8 +23,8 @@ from starlette.types import Message, Receive, Scope, Send
 from matcher import InputError, Matcher, Settings
 from service.app import create_app
 from service.config import DEFAULT_MAX_BODY_BYTES, ServiceSettings, default_db, parse_digests
+from service.deps import get_matcher
 from service.limits import BodySizeLimit
-from service.routes import get_matcher
 from service.security import WRITES_DISABLED, key_matches
 from service.storage import MIGRATIONS, Feedback, FeedbackStore, StorageError
 

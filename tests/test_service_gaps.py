@@ -14,12 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matcher import Matcher, MatchResult, Proposal
-from matcher.analysis.calibration import Threshold
 from service.app import create_app
 from service.cache import LRUCache
 from service.config import ServiceSettings
+from service.deps import get_matcher, get_store
 from service.gaps import GAP_CACHE_SIZE, get_demo_intake, get_threshold
-from service.routes import get_matcher, get_store
 from service.storage import FeedbackStore
 
 from .test_gaps import THRESHOLD, matcher, proposals  # noqa: F401  (the module-scoped matcher fixture)
@@ -73,13 +72,9 @@ def test_gaps_bad_query_answers_one_clear_error(
 
 
 def test_gaps_without_a_batch_says_so(client: TestClient) -> None:
-    client.app.dependency_overrides[get_demo_intake] = lambda: list[Proposal]  # type: ignore[attr-defined]
+    client.app.dependency_overrides[get_demo_intake] = lambda: lambda: []  # type: ignore[attr-defined]
     response = client.get("/v1/gaps")
     assert (response.status_code, response.json()["error"]) == (422, "no proposals in the batch")
-
-
-def test_threshold_is_stated_even_when_fixed() -> None:
-    assert Threshold.fixed(0.2, "x").engine_weak_match == 0.2
 
 
 # -- the proposals of a stored triage run ----------------------------------------------------------------------------

@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import InputError, Matcher, Proposal
+from matcher import InputError, Matcher, Proposal, app
 from matcher.io.batch import parse_proposals, read_proposals
-from matcher.text.i18n import localise
 from service.config import DEFAULT_RATE_PER_MINUTE, ServiceSettings, parse_rate
 from service.export import CSV_COLUMNS
-from service.i18n import localised
 from service.ratelimit import RateLimiter, get_limiter
 from service.storage import FeedbackStore
 
@@ -72,8 +70,8 @@ def test_jsonl_upload_equals_the_library_batch(client: TestClient, tiny_matcher:
     assert response.status_code == 200
     body = response.json()
     assert first_matches(body) == [("m1", "eu-zorg"), ("h1", "nl-waterstof")]
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".jsonl"), top_k=2)
-    assert body == json.loads(json.dumps([localised(tiny_matcher, r).to_dict() for r in expected]))
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".jsonl"), top_k=2, lang="nl")
+    assert body == json.loads(json.dumps([r.to_dict() for r in expected]))
 
 
 def test_upload_defaults_to_ten_matches(client: TestClient) -> None:
@@ -104,8 +102,8 @@ def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tin
     assert (rows[1]["missed"], rows[1]["unknown"]) == ("", "budget")
     protein = next(r for r in rows if r["proposal_id"] == "e1" and r["instrument_id"] == "prov-gelderland-eiwit")
     assert (protein["eligibility"], protein["missed"]) == ("ineligible", "region;deadline")
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".csv"), top_k=5)
-    top = localise(expected[0], "nl", tiny_matcher.corpus.theme_names("nl")).matches[0]
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".csv"), top_k=5, lang="nl")
+    top = expected[0].matches[0]
     assert rows[0]["name"] == top.name
     assert rows[0]["level"] == "national"
     assert float(rows[0]["score"]) == top.score

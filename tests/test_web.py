@@ -18,9 +18,8 @@ from urllib.parse import unquote
 import pytest
 from fastapi.testclient import TestClient
 
-from matcher import Matcher, MatchResult, Proposal
+from matcher import Matcher, Proposal, app
 from matcher.io.batch import parse_proposals
-from matcher.text.i18n import localise
 from service.export import matches_csv
 from service.storage import FeedbackStore
 
@@ -56,10 +55,6 @@ def instruments(page: str) -> list[tuple[str, str]]:
 def checklist(page: str, instrument_id: str) -> list[tuple[str, str]]:
     card = page.split(f'id="m-{instrument_id}"', 1)[1].split("</li>\n    \n", 1)[0]
     return [(a["data-criterion"], a["data-status"]) for a in Tags(card).with_attr("data-criterion")]
-
-
-def worded(matcher: Matcher, result: MatchResult, lang: str = "nl") -> MatchResult:
-    return localise(result, lang, matcher.corpus.theme_names(lang))
 
 
 def text_of(page: str) -> str:
@@ -109,7 +104,7 @@ def test_posted_form_shows_the_ranked_instruments_checklist_flags_and_partners(
     response = client.post("/", data=FORM)
     assert response.status_code == 200
     page = response.text
-    expected = worded(tiny_matcher, tiny_matcher.match(Proposal.model_validate(FORM)))
+    expected = app.match(tiny_matcher, Proposal.model_validate(FORM), lang="nl")
     assert instruments(page) == [(m.instrument_id, m.eligibility) for m in expected.matches]
     assert instruments(page)[:3] == [("nl-waterstof", "eligible"), ("eu-zorg", "unknown"), ("nl-scholing", "eligible")]
     assert checklist(page, "nl-waterstof") == [
@@ -144,7 +139,7 @@ def test_get_with_a_query_renders_the_same_results_and_the_switch_keeps_the_form
     text = text_of(english.text)
     assert "1. Waterstofpilots Eligible" in text
     # The page's language, not the proposal's: a Dutch text gets English checks, why lines and next steps.
-    expected = worded(tiny_matcher, tiny_matcher.match(Proposal.model_validate(FORM)), "en")
+    expected = app.match(tiny_matcher, Proposal.model_validate(FORM), lang="en")
     top = expected.matches[0]
     assert top.why[0] == "Shared themes: Energy" and top.next_steps[-1].startswith("Read the conditions: ")
     for line in top.why + top.next_steps + expected.partner_regions[0].why:
@@ -232,8 +227,8 @@ def test_adviser_upload_renders_one_row_per_proposal_and_a_csv_download(
     download = next(a for a in Tags(page).with_attr("download", "a"))
     assert download["href"].startswith("data:text/csv;charset=utf-8,")
     csv_text = unquote(download["href"].split(",", 1)[1])
-    expected = tiny_matcher.match_batch(parse_proposals(content, "x", ".csv"), top_k=3)
-    assert csv_text == matches_csv([worded(tiny_matcher, r) for r in expected])
+    expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".csv"), top_k=3, lang="nl")
+    assert csv_text == matches_csv(expected)
     assert csv_text.splitlines()[0] == HEADER
     assert len(list(csv.DictReader(io.StringIO(csv_text)))) == 9
     buttons = Tags(page).with_attr("data-feedback", "button")
@@ -246,11 +241,9 @@ def test_adviser_upload_renders_one_row_per_proposal_and_a_csv_download(
     assert 'src="/static/app.js?v=' in page
 
 
-def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(
-    client: TestClient, store: FeedbackStore, tiny_matcher: Matcher
-) -> None:
+def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(client: TestClient, store: FeedbackStore) -> None:
     content = f"id,text,as_of\nt1,{TRAINING},{AS_OF}\nw7,{HYDROGEN},{AS_OF}\n"
-    api = client.post("/v1/triage/upload?top=3", files={"file": ("export.csv", content.encode(), "text/csv")})
+    api = client.post("/v1/triage/upload?top=3&lang=en", files={"file": ("export.csv", content.encode(), "text/csv")})
     page = upload(client, "export.csv", content, lang="en")
     assert (api.headers["x-triage-run"], page.headers["x-triage-run"]) == ("1", "2")
     assert "Stored as triage run 2. Gap analysis of these proposals (JSON)" in text_of(page.text)
@@ -258,11 +251,7 @@ def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(
     assert [a["href"] for a in Tags(page.text).with_attr("href", "a") if "gaps" in a["href"]] == ["/v1/gaps?run=2"]
     page_run, api_run = store.run(2), store.run(1)
     assert (page_run.source, page_run.row_count, page_run.top) == (api_run.source, api_run.row_count, api_run.top)
-    # The same results, worded in the page's language (the API answers in the proposals' own, Dutch here).
-    assert page_run.results == [
-        worded(tiny_matcher, MatchResult.model_validate(r), "en").to_dict() for r in api_run.results
-    ]
-    assert page_run.results != api_run.results
+    assert page_run.results == api_run.results  # both asked for English
     assert store.run_proposals(2) == store.run_proposals(1) == parse_proposals(content, "x", ".csv")
 
 

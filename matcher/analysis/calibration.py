@@ -17,15 +17,16 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from matcher.io.atomic import write_bytes
 from matcher.io.corpus import load_dev_cases
-from matcher.pipeline.matcher import WEAK_MATCH, Matcher
+from matcher.pipeline.matcher import UNCALIBRATED_WEAK_MATCH, Matcher
 from matcher.records import DevCase, MatchResult, Proposal
+from matcher.records.threshold import Threshold
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -50,23 +51,6 @@ OFF_TOPIC: tuple[str, ...] = (
     "I lost my passport on the train and need to know how to get a new one quickly.",
     "hello hello is this working? just testing the form, please ignore",
 )
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A weak-match threshold and how it was obtained (shown in the gap report)."""
-
-    value: float
-    method: str
-    positives: int = 0
-    negatives: int = 0
-    positive_p05: float | None = None  # 5th percentile of the positives' scores
-    negative_max: float | None = None
-    engine_weak_match: float = WEAK_MATCH
-
-    @classmethod
-    def fixed(cls, value: float, why: str) -> Threshold:
-        return cls(value=value, method=why)
 
 
 def best_score(result: MatchResult, among: frozenset[str] | None = None) -> float:
@@ -116,23 +100,41 @@ def calibrate(matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date = AS_OF
     )
 
 
-def load_or_calibrate(matcher: Matcher, dev_cases: Path, artefacts: Path) -> Threshold:
-    """The stored threshold for this model, corpus and dev-cases file, calibrated and stored when missing.
-
-    Without a dev-cases file the engine's `WEAK_MATCH` is used, and the method says so.
-    """
-    if not dev_cases.exists():
-        return Threshold.fixed(WEAK_MATCH, f"engine default WEAK_MATCH (no dev cases at {dev_cases})")
+def artefact_path(matcher: Matcher, dev_cases: Path, artefacts: Path) -> Path:
+    """Where the threshold of this model, corpus and dev-cases file is stored."""
     key = hashlib.sha256(
         f"{VERSION}|{matcher.encoder.name}|{matcher.corpus.hash}|".encode() + dev_cases.read_bytes()
     ).hexdigest()[:16]
-    path = artefacts / "calibration" / f"weak-threshold-{key}.json"
+    return artefacts / "calibration" / f"weak-threshold-{key}.json"
+
+
+def load_or_calibrate(matcher: Matcher, dev_cases: Path, artefacts: Path) -> Threshold:
+    """The stored threshold for this model, corpus and dev-cases file, calibrated and stored when missing.
+
+    The artefact carries a manifest (format version, model, corpus hash, dev-cases hash, date of calibration) and is
+    written atomically. Without a dev-cases file the uncalibrated default is used, and the method says so.
+    """
+    if not dev_cases.exists():
+        return Threshold.fixed(UNCALIBRATED_WEAK_MATCH, f"uncalibrated default (no dev cases at {dev_cases})")
+    path = artefact_path(matcher, dev_cases, artefacts)
     if path.exists():
         try:
-            return Threshold(**json.loads(path.read_text(encoding="utf-8")))
+            stored = Threshold(**json.loads(path.read_text(encoding="utf-8")))
+            if stored.manifest.get("corpus_hash") == matcher.corpus.hash:
+                return stored
+            log.warning("%s: made for another corpus, calibrating again", path)
         except (ValueError, TypeError):
             log.warning("%s: unreadable, calibrating again", path)
     threshold = calibrate(matcher, load_dev_cases(dev_cases, matcher.corpus))
+    manifest = {
+        "format": VERSION,
+        "model": matcher.encoder.name,
+        "corpus_hash": matcher.corpus.hash,
+        "dev_cases": str(dev_cases),
+        "dev_cases_sha256": hashlib.sha256(dev_cases.read_bytes()).hexdigest(),
+        "calibrated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    threshold = replace(threshold, manifest=manifest)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(path, json.dumps(asdict(threshold), indent=2).encode())
     log.info("weak-match threshold %.4f stored in %s", threshold.value, path)

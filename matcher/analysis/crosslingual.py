@@ -22,6 +22,7 @@ from matcher.errors import CorpusError
 from matcher.io.corpus import Corpus
 from matcher.pipeline.matcher import Matcher, Mode
 from matcher.records import DevCase, RegionCode
+from matcher.records.messages import describe
 
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "dense")
 
@@ -66,9 +67,7 @@ def load_pairs(path: Path, corpus: Corpus) -> list[Pair]:
         try:
             pair = Pair.model_validate(item)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            problems.append(f"{path}: case {n}: field '{field}': {first['msg']}")
+            problems.append(f"{path}: case {n}: {describe(exc.errors()[0])}")
             continue
         missing = [r for r in pair.relevant if r not in known]
         if missing:

@@ -33,11 +33,12 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
-from matcher.analysis.calibration import Threshold, best_score
+from matcher.analysis.calibration import best_score
 from matcher.errors import InputError
 from matcher.io.corpus import Corpus
-from matcher.pipeline.matcher import DEFAULT_TOP, Matcher
-from matcher.records import REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.pipeline.matcher import Matcher
+from matcher.records import DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records.threshold import Threshold
 from matcher.retrieval.lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
 from matcher.rules.availability import Availability, availability, covers
 from matcher.text.language import clip

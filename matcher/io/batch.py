@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from matcher.errors import InputError
 from matcher.io.atomic import atomic_path
 from matcher.records import Proposal
+from matcher.records.messages import describe
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id", "text", "region", "applicant_type", "budget_eur", "trl", "partners", "as_of")
@@ -41,11 +42,7 @@ def proposal_from_row(row: dict[str, Any], where: str, default_id: str) -> Propo
     try:
         return Proposal.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "text"
-        value = data.get(field, err.get("input"))
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise InputError(f"{where}: field '{field}': value {shown}: {err['msg']}") from None
+        raise InputError(f"{where}: {describe(exc.errors()[0], default_field='text')}") from None
 
 
 def _csv_rows(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:

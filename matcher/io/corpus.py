@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.errors import CorpusError, UnknownIdError
 from matcher.records import REGION_CODES, Collaboration, DevCase, FundedProject, Instrument, Region, Theme
+from matcher.records.messages import describe_all
 
 M = TypeVar("M", bound=BaseModel)
 # libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
@@ -79,18 +80,6 @@ def _read_yaml(path: Path) -> tuple[Any, list[int]]:
     return data, lines
 
 
-def _describe(exc: ValidationError, data: Any) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(record)"
-        value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "{...}"
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        out.append(f"field '{loc}': value {shown}: {err['msg']}")
-    return out
-
-
 def _parse_list(path: Path, items: Any, lines: Sequence[int], model: type[M], problems: list[str]) -> list[M]:
     if items is None:
         return []
@@ -108,7 +97,7 @@ def _parse_list(path: Path, items: Any, lines: Sequence[int], model: type[M], pr
         try:
             records.append(model.model_validate(item))
         except ValidationError as exc:
-            problems.extend(f"{where}: {msg}" for msg in _describe(exc, item))
+            problems.extend(f"{where}: {msg}" for msg in describe_all(exc))
     return records
 
 
@@ -181,7 +170,7 @@ def _parse_jsonl(path: Path, model: type[M], problems: list[str]) -> list[M]:
                 rid = json.loads(line).get("id", "?")
             except (ValueError, AttributeError):
                 pass
-            problems.extend(f"{path}:{n}: record (id {rid}): {msg}" for msg in _describe(exc, line))
+            problems.extend(f"{path}:{n}: record (id {rid}): {msg}" for msg in describe_all(exc))
     return records
 
 

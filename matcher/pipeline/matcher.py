@@ -2,7 +2,7 @@
 
     corpus -> embeddings (passage index) + lexical scorer -> scores -> fusion -> eligibility -> explanations
 
-    >>> m = Matcher.from_settings(Settings.from_env())
+    >>> m = app.load_matcher(Settings.from_env())      # or Matcher.build(corpus, encoder) in memory
     >>> result = m.match(Proposal(text="Wij ontwikkelen een oogstrobot voor kassen", region="NL-ZH"))
     >>> result.matches[0].instrument_id
 
@@ -11,6 +11,7 @@ The batch path is the real one; `match` is a batch of one.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -20,15 +21,15 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
-from matcher.io.corpus import Corpus, load_corpus
-from matcher.io.h2020 import H2020Prior, load_h2020
+from matcher.io.corpus import Corpus
+from matcher.io.h2020 import H2020Prior
 from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
-from matcher.records import Eligibility, Instrument, Match, MatchResult, Proposal
+from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
-from matcher.retrieval.encoders import Encoder, load_encoder
+from matcher.retrieval.encoders import Encoder
 from matcher.retrieval.fusion import (
     DENSE_WEIGHT,
     THEME_WEIGHT,
@@ -40,17 +41,16 @@ from matcher.retrieval.fusion import (
 from matcher.retrieval.lexical import LexicalScorer
 from matcher.retrieval.workers import encode_ahead
 from matcher.rules.eligibility import Check, check_all, overall
-from matcher.settings import Settings
 from matcher.text.language import guess_language
 from matcher.text.passages import KEYWORDS, SUMMARY, instrument_document
 from matcher.text.themes import ThemeTagger
 
 log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "lexical"]
-DEFAULT_TOP = 10
-# Best score below which a proposal is flagged as a weak match. Calibrated on the dev cases with the default
-# encoder: the lowest best score of a labelled case is 0.23, while 9 of 10 nonsense inputs score below 0.17.
-WEAK_MATCH = 0.2
+# Best score below which a proposal is flagged as a weak match, used only where nothing was calibrated (a corpus
+# without dev cases, or a matcher built in memory): `app.load_matcher` gives the threshold that
+# `analysis.calibration` computed for the corpus, model and dev cases, and the gap analysis reads the same value.
+UNCALIBRATED_WEAK_MATCH = 0.2
 ENCODE_CHUNK = 64
 
 
@@ -80,8 +80,11 @@ class Matcher:
         dense_weight: float = DENSE_WEIGHT,
         theme_weight: float = THEME_WEIGHT,
         h2020: H2020Prior | None = None,
+        weak_match: float = UNCALIBRATED_WEAK_MATCH,
     ) -> None:
         self.corpus = corpus
+        self.weak_match = weak_match
+        self.calibration: object | None = None  # how `weak_match` was obtained (set by `app.load_matcher`)
         self.encoder = encoder
         self.embeddings = embeddings
         self.dense_weight = dense_weight
@@ -111,18 +114,15 @@ class Matcher:
         self.evidence = ProjectEvidence(corpus.projects, embeddings.project_vectors)
 
     @classmethod
-    def from_settings(cls, settings: Settings, rebuild: bool = False) -> Matcher:
-        corpus = load_corpus(settings.corpora, extra=settings.extra)
-        encoder = load_encoder(settings.model)
-        folder = settings.artefacts / _slug(encoder.name)
-        emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
-        h2020 = load_h2020(settings.h2020) if settings.h2020 else None
-        return cls(corpus, encoder, emb, h2020=h2020)
+    def build(cls, corpus: Corpus, encoder: Encoder, weak_match: float = UNCALIBRATED_WEAK_MATCH) -> Matcher:
+        """Build in memory, without an artefact folder (tests, notebooks); `app.load_matcher` is the usual way."""
+        return cls(corpus, encoder, artefacts.build(corpus, encoder), weak_match=weak_match)
 
-    @classmethod
-    def build(cls, corpus: Corpus, encoder: Encoder) -> Matcher:
-        """Build in memory, without an artefact folder (tests, notebooks)."""
-        return cls(corpus, encoder, artefacts.build(corpus, encoder))
+    def with_weak_match(self, value: float, calibration: object | None = None) -> Matcher:
+        """The same matcher with another weak-match threshold (the calibrated one); shares every built part."""
+        clone = copy.copy(self)
+        clone.weak_match, clone.calibration = value, calibration
+        return clone
 
     # -- scoring -------------------------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -231,7 +231,7 @@ class Matcher:
             partner_regions=tuple(partners),
             themes=tuple(themes),
             language=scores.languages[row],
-            flags=flags(prop, matches),
+            flags=flags(prop, matches, self.weak_match),
         )
 
     def _match(
@@ -268,17 +268,17 @@ class Matcher:
         )
 
 
-def flags(prop: Proposal, matches: Sequence[Match]) -> tuple[str, ...]:
-    """Signals for an adviser triaging a batch: weak fit, nothing to apply for, information to ask for."""
+def flags(prop: Proposal, matches: Sequence[Match], weak_match: float) -> tuple[str, ...]:
+    """Signals for an adviser triaging a batch: weak fit, nothing to apply for, information to ask for.
+
+    `weak_match` compares with the best score of a match that is not ineligible, as the calibration measures it.
+    """
     out = []
-    if not matches or matches[0].score < WEAK_MATCH:
+    best = max((m.score for m in matches if m.eligibility != "ineligible"), default=0.0)
+    if best < weak_match:
         out.append("weak_match")
     if all(m.eligibility == "ineligible" for m in matches):
         out.append("no_eligible_match")
     known = (("region", prop.region), ("applicant_type", prop.applicant_type), ("budget", prop.budget_eur))
     out += [f"missing_{name}" for name, value in known if value is None]
     return tuple(out)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]

@@ -34,9 +34,18 @@ from matcher.records.corpus import (
     Theme,
 )
 from matcher.records.proposal import DevCase, Proposal
-from matcher.records.results import CriterionCheck, Match, MatchResult, PartnerRegion, Reason, SimilarProject
+from matcher.records.results import (
+    DEFAULT_TOP,
+    CriterionCheck,
+    Match,
+    MatchResult,
+    PartnerRegion,
+    Reason,
+    SimilarProject,
+)
 
 __all__ = [
+    "DEFAULT_TOP",
     "APPLICANT_TYPES",
     "ID_PATTERN",
     "MAX_TEXT_CHARS",

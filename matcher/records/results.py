@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.records.corpus import CheckStatus, Eligibility, InstrumentType, Level
 
+DEFAULT_TOP = 10  # matches per result unless asked otherwise
+
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

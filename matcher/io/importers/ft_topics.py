@@ -28,6 +28,7 @@ from matcher.errors import InputError
 from matcher.io.importers.clean import clean_text, clip_sentences
 from matcher.io.importers.import_report import DUPLICATE, ENCODING, INVALID, MALFORMED, MISSING, ImportReport
 from matcher.records import APPLICANT_TYPES, Instrument, Theme
+from matcher.records.messages import describe
 from matcher.text.themes import ThemeTagger
 
 REQUIRED = ("topicId", "title", "deadline", "portalUrl")
@@ -195,10 +196,7 @@ def _no_theme() -> list[str]:
 
 
 def _schema_problem(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(record)"
-    shown = repr(err.get("input"))
-    return f"field '{loc}': value {shown[:60] + '...' if len(shown) > 60 else shown}: {err['msg']}"
+    return describe(exc.errors()[0])
 
 
 def import_ft_topics(

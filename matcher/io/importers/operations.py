@@ -25,6 +25,7 @@ from matcher.errors import InputError
 from matcher.io.importers.clean import clean_text
 from matcher.io.importers.import_report import DUPLICATE, ENCODING, INVALID, MALFORMED, MISSING, ImportReport
 from matcher.records import PROVINCES, FundedProject
+from matcher.records.messages import describe
 from matcher.text.places import mentioned_regions
 
 REQUIRED_COLUMNS = ("row_id", "title_nl", "fund")
@@ -149,8 +150,7 @@ def import_operations(
             try:
                 project = _project(values, path, line)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                report.reject(line, INVALID, f"row {values['row_id']}: field '{err['loc'][0]}': {err['msg']}", strict)
+                report.reject(line, INVALID, f"row {values['row_id']}: {describe(exc.errors()[0])}", strict)
                 continue
             except ValueError as exc:
                 report.reject(line, INVALID, f"row {values['row_id']}: {exc}", strict)

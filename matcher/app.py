@@ -1,0 +1,283 @@
+"""The front door: one function per use case, called by the CLI, the service routes, the web pages, the notebooks and
+the scripts. Each assembles the layers below in one place, so every front end gets the same pipeline.
+
+    >>> from matcher import app, Proposal, Settings
+    >>> matcher = app.load_matcher(Settings.from_env())
+    >>> result = app.match(matcher, Proposal(text="Wij ontwikkelen een oogstrobot"), lang="en")
+    >>> report = app.gap_analysis(matcher, app.read_batch(Path("intake.csv")), dt.date(2026, 12, 1))
+
+`load_matcher` is the composition root: corpus, encoder, built artefacts, the H2020 prior and the calibrated
+weak-match threshold (`analysis.calibration`, stored as an artefact) that triage flags and the gap analysis share.
+Results come back with their sentences in the language asked for (`text.i18n.localise`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from matcher.errors import InputError
+from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_jsonl_atomic
+from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
+from matcher.records import DEFAULT_TOP, DevCase, Instrument, MatchResult, Proposal
+from matcher.records.threshold import Threshold
+from matcher.rules.catalogue import InstrumentQuery, select
+from matcher.settings import Settings
+from matcher.text.i18n import DEFAULT_LANGUAGE, localise
+
+if TYPE_CHECKING:  # the engine's modules load models, faiss and scikit-learn: imported where they are used
+    from matcher.analysis.gaps import GapReport
+    from matcher.io.importers.import_report import ImportReport
+    from matcher.pipeline.matcher import Matcher
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+__all__ = [
+    "DEFAULT_TOP",
+    "Threshold",
+    "CorpusSummary",
+    "InstrumentQuery",
+    "build",
+    "evaluate",
+    "gap_analysis",
+    "import_ft_topics",
+    "import_operations",
+    "list_instruments",
+    "load_corpus_from",
+    "load_matcher",
+    "match",
+    "parse_batch",
+    "proposals_from_rows",
+    "read_batch",
+    "threshold_of",
+    "triage",
+    "validate",
+    "write_gap_report",
+    "write_results",
+]
+
+
+# -- loading ---------------------------------------------------------------------------------------------------------
+def load_corpus_from(settings: Settings) -> Corpus:
+    """The validated corpus of the settings (bundled corpora plus `extra` folders); no model is loaded."""
+    return load_corpus(settings.corpora, extra=settings.extra)
+
+
+def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
+    """The matcher of the settings, with built artefacts (loaded, or built and stored) and the calibrated threshold."""
+    from matcher.analysis.calibration import load_or_calibrate
+    from matcher.io.h2020 import load_h2020
+    from matcher.pipeline.matcher import Matcher
+    from matcher.retrieval import artefacts
+    from matcher.retrieval.encoders import load_encoder
+
+    corpus = load_corpus_from(settings)
+    encoder = load_encoder(settings.model)
+    folder = settings.artefacts / _slug(encoder.name)
+    emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
+    h2020 = load_h2020(settings.h2020) if settings.h2020 else None
+    matcher = Matcher(corpus, encoder, emb, h2020=h2020)
+    threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
+    log.info("weak-match threshold %.4f (%s)", threshold.value, threshold.method)
+    return matcher.with_weak_match(threshold.value, calibration=threshold)
+
+
+def threshold_of(matcher: Matcher) -> Threshold:
+    """The weak-match threshold the matcher flags with, and how it was obtained."""
+    found = matcher.calibration
+    if isinstance(found, Threshold) and found.value == matcher.weak_match:
+        return found
+    return Threshold.fixed(matcher.weak_match, "the matcher's threshold (not calibrated here)")
+
+
+# -- matching --------------------------------------------------------------------------------------------------------
+def match(matcher: Matcher, proposal: Proposal, top_k: int = DEFAULT_TOP, lang: str = DEFAULT_LANGUAGE) -> MatchResult:
+    """Ranked, checked and explained instruments for one proposal, in `lang`."""
+    return triage(matcher, [proposal], top_k=top_k, lang=lang)[0]
+
+
+def triage(
+    matcher: Matcher,
+    proposals: Sequence[Proposal],
+    top_k: int = DEFAULT_TOP,
+    as_of: dt.date | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    progress: Progress | None = None,
+    parallel: bool = False,
+) -> list[MatchResult]:
+    """Match a batch in input order (`parallel=True` encodes ahead in a forked process: for batch jobs)."""
+    results = matcher.match_batch(proposals, top_k=top_k, as_of=as_of, progress=progress, parallel=parallel)
+    names = matcher.corpus.theme_names(lang)
+    return [localise(r, lang, names) for r in results]
+
+
+def proposals_from_rows(rows: Sequence[dict[str, Any]]) -> list[Proposal]:
+    """Proposals from rows as in a batch file (`POST /v1/triage`), each checked; errors name the row and field."""
+    return [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
+
+
+def read_batch(path: Path) -> list[Proposal]:
+    """Proposals of a CSV or JSONL file (see `io.batch`); errors name the file, row, field and value."""
+    return read_proposals(path)
+
+
+def parse_batch(data: bytes, name: str) -> list[Proposal]:
+    """Proposals of an uploaded file's bytes (UTF-8, with or without BOM), read as `read_batch` reads a file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+    return parse_proposals(text, name, PurePosixPath(name).suffix)
+
+
+def write_results(path: Path, results: Sequence[MatchResult]) -> None:
+    """The results as JSONL, one line per proposal in input order; the file appears whole or not at all."""
+    write_jsonl_atomic(path, (r.to_dict() for r in results))
+
+
+# -- analysis --------------------------------------------------------------------------------------------------------
+def gap_analysis(
+    matcher: Matcher,
+    proposals: Sequence[Proposal],
+    as_of: dt.date,
+    window_days: int = 90,
+    theme: str | None = None,
+    region: str | None = None,
+    top_k: int = DEFAULT_TOP,
+    parallel: bool = False,
+    threshold: Threshold | None = None,
+) -> GapReport:
+    """Demand against open supply, unmet demand, unmatched and closing instruments.
+
+    `theme` and `region` keep only the proposals and instruments they name; `window_days` sets "closing soon";
+    weak matches are judged with the matcher's own threshold (the one its triage flags use) unless one is given.
+    """
+    from matcher.analysis.gaps import GapOptions, gap_report
+
+    options = GapOptions(window_days=window_days, theme=theme, region=region, top_k=top_k)
+    return gap_report(matcher, proposals, as_of, threshold or threshold_of(matcher), options, parallel=parallel)
+
+
+def write_gap_report(
+    matcher: Matcher,
+    proposals: Sequence[Proposal],
+    as_of: dt.date,
+    target: Path,
+    lang: str = DEFAULT_LANGUAGE,
+    **options: Any,
+) -> tuple[str, list[Path]]:
+    """The gap analysis as a self-contained HTML report at `target` plus CSV files beside it, all written or none;
+    returns a text summary and the paths. The target is checked before any matching is done."""
+    from matcher.analysis.gap_report import check_target, summary, write_report
+
+    check_target(target)
+    report = gap_analysis(matcher, proposals, as_of, parallel=True, **options)
+    return summary(report), write_report(report, target, lang, matcher.corpus.theme_names(lang))
+
+
+def evaluate(
+    matcher: Matcher,
+    cases: Path,
+    as_of: dt.date,
+    routing: Path | None = None,
+    crosslingual: Path | None = None,
+) -> str:
+    """The evaluation tables (engine and baselines; optionally fund routing and cross-lingual pairs) as text."""
+    from matcher.analysis.metrics import evaluate as evaluate_cases
+    from matcher.analysis.metrics import format_table
+
+    labelled: list[DevCase] = load_dev_cases(cases, matcher.corpus)
+    parts = [format_table(evaluate_cases(matcher, labelled, as_of=as_of), len(labelled), matcher.encoder.name)]
+    if routing is not None:
+        from matcher.analysis.fund_routing import read_operations, routing_table
+
+        parts += ["", "Fund routing (EFRO vs ESF), zero-shot:", routing_table(matcher, read_operations(routing))]
+    if crosslingual is not None:
+        from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
+
+        pairs = load_pairs(crosslingual, matcher.corpus)
+        rows = evaluate_pairs(matcher, pairs, as_of)
+        table = format_pairs_table(rows, len(pairs), matcher.encoder.name, len(matcher.instruments))
+        parts += ["", "Cross-lingual (the same proposals in Dutch and in English):", table]
+    return "\n".join(parts)
+
+
+# -- importing ------------------------------------------------------------------------------------------------------
+def import_ft_topics(
+    settings: Settings, path: Path, out: Path, as_of: dt.date, strict: bool = False
+) -> tuple[Path, ImportReport]:
+    """EU Funding & Tenders topics (a JSONL export) into instruments in `out/ft-topics.yaml`, themed with the corpus's
+    taxonomy; bad records are reported (or stop the import with `strict`)."""
+    from matcher.io.importers import import_ft_topics_to
+
+    themes = load_corpus(settings.corpora).themes
+    return import_ft_topics_to(path, out, as_of, strict, themes)
+
+
+def import_operations(
+    path: Path, out: Path, strict: bool = False, encoding: str = "utf-8"
+) -> tuple[Path, ImportReport]:
+    """A structural-funds list of operations (CSV) into funded projects in `out/projects.jsonl`."""
+    from matcher.io.importers import import_operations_to
+
+    return import_operations_to(path, out, strict, encoding)
+
+
+# -- the corpus ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CorpusSummary:
+    instruments: int
+    levels: dict[str, int]
+    themes: int
+    regions: int
+    collaborations: int
+    dev_cases: int
+    projects: int
+    hash: str
+
+    def line(self) -> str:
+        levels = ", ".join(f"{k} {v}" for k, v in self.levels.items())
+        projects = f", {self.projects} funded projects" if self.projects else ""
+        return (
+            f"ok: {self.instruments} instruments ({levels}), {self.themes} themes, {self.regions} regions, "
+            f"{self.collaborations} collaborations, {self.dev_cases} dev cases{projects}; corpus hash {self.hash}"
+        )
+
+
+def validate(settings: Settings) -> CorpusSummary:
+    """Check every corpus file and the dev cases; raises `CorpusError` listing every problem."""
+    corpus = load_corpus_from(settings)
+    cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
+    levels = {
+        lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")
+    }
+    return CorpusSummary(
+        instruments=len(corpus.instruments),
+        levels=levels,
+        themes=len(corpus.themes),
+        regions=len(corpus.regions),
+        collaborations=len(corpus.collaborations),
+        dev_cases=len(cases),
+        projects=len(corpus.projects),
+        hash=corpus.hash,
+    )
+
+
+def build(settings: Settings, force: bool = False) -> dict[str, Any]:
+    """Build (or load, when current) the artefacts and the threshold; returns the index manifest."""
+    matcher = load_matcher(settings, rebuild=force)
+    return {**matcher.embeddings.manifest, "weak_match": matcher.weak_match}
+
+
+def list_instruments(corpus: Corpus, query: InstrumentQuery | None = None) -> list[Instrument]:
+    """The instruments passing every filter of `query` (the one filter of `rules.catalogue`), in corpus order."""
+    return select(corpus, query or InstrumentQuery())
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]
