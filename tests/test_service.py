@@ -395,3 +395,19 @@ def test_several_workers_listen_on_a_socket_that_gets_tcp_nodelay(monkeypatch: p
     serve(Settings(model="hashing"), "127.0.0.1", 0, 3)
     assert seen == [(socket.IPPROTO_TCP, socket.SOCK_STREAM, True)]
     assert os.environ["OMP_NUM_THREADS"] == str(max(1, cores // 3))
+
+
+def test_openapi_documents_every_field_an_answer_carries(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    body = client.post("/v1/match", json={"text": "waterstof pilot elektrolyser", "region": "NL-GR"}).json()
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert set(body) == fields("MatchResult")
+    assert set(body["matches"][0]) == fields("Match")
+    assert set(body["matches"][0]["checks"][0]) == fields("CriterionCheck")
+    assert set(body["matches"][0]["checks"][0]["reason"]) == fields("Reason")
+    assert set(body["partner_regions"][0]) == fields("PartnerRegion")
+    assert "similar_projects" in fields("Match")
+    assert schemas["MatchResult"]["additionalProperties"] is False  # an undocumented field would fail conformance
