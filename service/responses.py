@@ -1,8 +1,9 @@
 """Response models of the HTTP service, for the OpenAPI schema: what each endpoint answers, errors included.
 
-Routes return plain dicts (`MatchResult.to_dict()` is already the contract's JSON, and checking 5,000 matches again
-would only cost time), so these models document the answers rather than build them; the schemathesis test checks
-that every answer conforms to them.
+A match answer is the library's own `MatchResult` (used as `response_model`, or documented as `list[MatchResult]`
+where a route returns the stored JSON of a run), so `/openapi.json` lists every field an answer carries; the models
+here cover the service's own answers (errors, feedback, runs, health). The schemathesis test checks that every
+answer conforms.
 
     >>> @router.get("/v1/triage/runs/{run_id}", response_model=None,
     ...             responses={200: {"model": TriageRunBody}, **answers(404, 422, 503)})
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from matcher.records import CheckStatus, Eligibility, InstrumentType, Level
+from matcher.records import MatchResult
 
 
 class ProblemDetail(BaseModel):
@@ -28,45 +29,6 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="what went wrong, naming the field or row and the value")
     detail: list[ProblemDetail] | None = Field(default=None, description="request validation errors only")
-
-
-class CheckBody(BaseModel):
-    criterion: str
-    status: CheckStatus
-    detail: str
-
-
-class MatchBody(BaseModel):
-    instrument_id: str
-    name: str
-    level: Level
-    regions: list[str]
-    score: float = Field(ge=0, le=1)
-    eligibility: Eligibility
-    checks: list[CheckBody]
-    why: list[str]
-    next_steps: list[str]
-    instrument_type: InstrumentType
-    administrator: str
-    source_url: str
-
-
-class PartnerRegionBody(BaseModel):
-    region: str
-    name: str
-    score: float = Field(ge=0, le=1)
-    why: list[str]
-
-
-class MatchResultBody(BaseModel):
-    """The match JSON of CONTRACT.md: matches best first, ineligible ones last."""
-
-    proposal_id: str
-    matches: list[MatchBody]
-    partner_regions: list[PartnerRegionBody]
-    themes: list[str]
-    language: str
-    flags: list[str]
 
 
 class FeedbackBody(BaseModel):
@@ -89,7 +51,7 @@ class TriageRunSummary(BaseModel):
 
 
 class TriageRunBody(TriageRunSummary):
-    results: list[MatchResultBody]
+    results: list[MatchResult]
 
 
 class HealthBody(BaseModel):

@@ -52,7 +52,7 @@ def test_unknown_instrument_says_to_import_the_topics(tiny_matcher: Matcher, tmp
 def test_bad_field_is_named(tiny_matcher: Matcher, tmp_path: Path) -> None:
     path = tmp_path / "pairs.yaml"
     path.write_text("- id: xl-1\n  relevant: [nl-waterstof]\n  text_nl: hallo\n  text_en: hello\n  colour: red\n")
-    with pytest.raises(CorpusError, match=r"case 1: field 'colour': Extra inputs are not permitted"):
+    with pytest.raises(CorpusError, match=r"case 1: field 'colour': value 'red': Extra inputs are not permitted"):
         load_pairs(path, tiny_matcher.corpus)
     path.write_text("{}")
     with pytest.raises(CorpusError, match="expected a list of cases"):

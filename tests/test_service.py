@@ -90,13 +90,13 @@ SHOWN_LONG = repr(LONG_TEXT)[:77] + "..."
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"text": ""}, "field 'text': value '': Value error, " + EMPTY),
-        ({"text": " \n\t "}, "field 'text': value ' \\n\\t ': Value error, " + EMPTY),
+        ({"text": ""}, "field 'text': value '': " + EMPTY),
+        ({"text": " \n\t "}, "field 'text': value ' \\n\\t ': " + EMPTY),
         ({"text": LONG_TEXT}, f"field 'text': value {SHOWN_LONG}: String should have at most 20000 characters"),
         ({"budget": 1000}, "field 'budget': value 1000: Extra inputs are not permitted"),
         (
             {"region": "NL-XX"},
-            f"field 'region': value 'NL-XX': Value error, not a known region code; use one of {REGION_LIST}",
+            f"field 'region': value 'NL-XX': not a known region code; use one of {REGION_LIST}",
         ),
         ({"trl": 0}, "field 'trl': value 0: Input should be greater than or equal to 1"),
         ({"trl": 10}, "field 'trl': value 10: Input should be less than or equal to 9"),
@@ -161,7 +161,7 @@ def test_triage_defaults_to_ten_matches_and_accepts_500_proposals(client: TestCl
     [
         (
             {"proposals": [{"text": "a"}] * 501},
-            "field 'proposals': Value error, 501 proposals; at most 500 per request (use `matcher triage` for more)",
+            "field 'proposals': 501 proposals; at most 500 per request (use `matcher triage` for more)",
         ),
         (
             {"proposals": [{"text": "a"}], "format": "csv"},
@@ -184,10 +184,10 @@ def test_triage_rejects_bad_requests(client: TestClient, body: dict[str, Any], e
         ({"text": "b", "budget_eur": -5}, "proposal 2: field 'budget_eur': value -5: "
          "Input should be greater than or equal to 0"),
         ({"text": "b", "region": "XX"}, "proposal 2: field 'region': value 'XX': "
-         f"Value error, not a known region code; use one of {REGION_LIST}"),
+         f"not a known region code; use one of {REGION_LIST}"),
         ({"text": "b", "x": 1}, "proposal 2: unknown column(s) 'x'; "
          "allowed: id, text, region, applicant_type, budget_eur, trl, partners, as_of"),
-        ({"text": "   "}, "proposal 2: field 'text': value '   ': Value error, " + EMPTY),
+        ({"text": "   "}, "proposal 2: field 'text': value '   ': " + EMPTY),
         ({"text": "y" * 20_001}, "proposal 2: field 'text': value " + repr("y" * 20_001)[:77] + "...: "
          "String should have at most 20000 characters"),
         ({"id": "q"}, "proposal 2: field 'text' is missing"),
@@ -243,7 +243,7 @@ def test_instruments_filters(client: TestClient, query: str, ids: list[str]) -> 
         ("open_on=soon", "field 'open_on': value 'soon': "
          "Input should be a valid date or datetime, input is too short"),
         ("region=NL-XX", "field 'region': value 'NL-XX': "
-         f"Value error, not a known region code; use one of {REGION_LIST}"),
+         f"not a known region code; use one of {REGION_LIST}"),
         ("level=local", "field 'level': value 'local': Input should be 'eu', 'national', 'provincial' or 'regional'"),
         ("theme=space", "field 'theme': value 'space': "
          "not a theme id; use one of energy, human-capital, agrifood, health-medtech, finance-scaleup"),
@@ -396,3 +396,19 @@ def test_several_workers_listen_on_a_socket_that_gets_tcp_nodelay(monkeypatch: p
     serve(Settings(model="hashing"), "127.0.0.1", 0, 3)
     assert seen == [(socket.IPPROTO_TCP, socket.SOCK_STREAM, True)]
     assert os.environ["OMP_NUM_THREADS"] == str(max(1, cores // 3))
+
+
+def test_openapi_documents_every_field_an_answer_carries(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    body = client.post("/v1/match", json={"text": "waterstof pilot elektrolyser", "region": "NL-GR"}).json()
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert set(body) == fields("MatchResult")
+    assert set(body["matches"][0]) == fields("Match")
+    assert set(body["matches"][0]["checks"][0]) == fields("CriterionCheck")
+    assert set(body["matches"][0]["checks"][0]["reason"]) == fields("Reason")
+    assert set(body["partner_regions"][0]) == fields("PartnerRegion")
+    assert "similar_projects" in fields("Match")
+    assert schemas["MatchResult"]["additionalProperties"] is False  # an undocumented field would fail conformance

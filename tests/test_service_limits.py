@@ -136,7 +136,7 @@ def test_cors_origins_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 # -- the bad inputs of the issue, each with its status and message ----------------------------------------------------
 BAD_INPUTS = [
     ("empty text", "post", "/v1/match", {"json": {"text": "  "}}, 422,
-     "field 'text': value '  ': Value error, text is empty; describe the project in a few sentences"),
+     "field 'text': value '  ': text is empty; describe the project in a few sentences"),
     ("oversize body", "post", "/v1/match", {"json": {"text": "x" * 1000}}, 413, "request body over 500 bytes"),
     ("unknown field", "post", "/v1/match", {"json": {"text": HYDROGEN, "budget": 5}}, 422,
      "field 'budget': value 5: Extra inputs are not permitted"),

@@ -118,7 +118,7 @@ def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tin
         ("ideas.csv", f"id,text,trl\na,{HYDROGEN},6\nb,{HYDROGEN},12\n",
          "ideas.csv: row 2: field 'trl': value '12': Input should be less than or equal to 9"),
         ("ideas.jsonl", json.dumps({"text": HYDROGEN, "region": "NL-XX"}) + "\n",
-         "ideas.jsonl: row 1 (line 1): field 'region': value 'NL-XX': Value error, not a known region code; use one of "
+         "ideas.jsonl: row 1 (line 1): field 'region': value 'NL-XX': not a known region code; use one of "
          "NL-GR, NL-FR, NL-DR, NL-OV, NL-FL, NL-GE, NL-UT, NL-NH, NL-ZH, NL-ZE, NL-NB, NL-LI, BE-VLG, BE-WAL, DE-NW, "
          "DE-NI, NL, EU"),
         ("ideas.jsonl", '{"text": "x"}\n{"text": \n', "ideas.jsonl: row 2 (line 2): invalid JSON: Expecting value"),
