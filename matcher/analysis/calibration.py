@@ -26,6 +26,7 @@ from matcher.io.atomic import write_bytes
 from matcher.io.corpus import load_dev_cases
 from matcher.pipeline.matcher import UNCALIBRATED_WEAK_MATCH, Matcher
 from matcher.records import DevCase, MatchResult, Proposal
+from matcher.records.results import best_fit
 from matcher.records.threshold import Threshold
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,8 @@ OFF_TOPIC: tuple[str, ...] = (
 
 
 def best_score(result: MatchResult, among: frozenset[str] | None = None) -> float:
-    """The highest score of a match that is not ineligible (optionally only among ids `among`); 0.0 if none."""
-    scores = [
-        m.score for m in result.matches if m.eligibility != "ineligible" and (among is None or m.instrument_id in among)
-    ]
-    return max(scores, default=0.0)
+    """`records.results.best_fit` of a result's matches."""
+    return best_fit(result.matches, among)
 
 
 def separating_cut(positives: Sequence[float], negatives: Sequence[float]) -> float:
@@ -78,13 +76,11 @@ def separating_cut(positives: Sequence[float], negatives: Sequence[float]) -> fl
 
 def calibrate(matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date = AS_OF) -> Threshold:
     """Derive the weak-match threshold from labelled dev cases and `OFF_TOPIC` texts (see the module docstring)."""
-    n = len(matcher.instruments)
     fields = Proposal.model_fields
     proposals = [Proposal(**{k: v for k, v in c.model_dump().items() if k in fields}) for c in cases]
-    results = matcher.match_batch(proposals, top_k=n, as_of=as_of)
-    positives = [best_score(r, frozenset(c.relevant)) for r, c in zip(results, cases, strict=True)]
+    positives = matcher.best_fit_scores(proposals, as_of, among=[frozenset(c.relevant) for c in cases])
     noise = [Proposal(id=f"x{i}", text=t) for i, t in enumerate(OFF_TOPIC)]
-    negatives = [best_score(r) for r in matcher.match_batch(noise, top_k=n, as_of=as_of)]
+    negatives = matcher.best_fit_scores(noise, as_of)
     value = separating_cut(positives, negatives)
     method = (
         f"largest TPR - FPR (Youden J) between the best relevant match score of {len(cases)} labelled dev cases "

@@ -27,6 +27,7 @@ from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
 from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal
+from matcher.records.results import best_fit
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
 from matcher.retrieval.encoders import Encoder
@@ -202,6 +203,33 @@ class Matcher:
                 progress(len(chunk))
         return results
 
+    def best_fit_scores(
+        self,
+        proposals: Sequence[Proposal],
+        as_of: dt.date | None = None,
+        among: Sequence[frozenset[str] | None] | None = None,
+    ) -> list[float]:
+        """Per proposal, the highest score of an instrument that is not ineligible (only ids in `among[i]` when
+        given), 0.0 when none: the number the weak-match threshold is compared with. Builds no explanations, so the
+        calibration can rank every instrument for every case cheaply."""
+        today = as_of or dt.date.today()
+        out: list[float] = []
+        for start in range(0, len(proposals), ENCODE_CHUNK):
+            chunk = proposals[start : start + ENCODE_CHUNK]
+            final = self.score([p.text for p in chunk]).final
+            for row, prop in enumerate(chunk):
+                allowed = among[start + row] if among is not None else None
+                best = 0.0
+                for pos in np.argsort(-final[row], kind="stable"):
+                    inst = self.instruments[pos]
+                    if allowed is not None and inst.id not in allowed:
+                        continue
+                    if overall(check_all(inst, prop, prop.as_of or today)) != "ineligible":
+                        best = float(round(final[row, pos], 4))
+                        break
+                out.append(best)
+        return out
+
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
         return self.match_batch([proposal], top_k, as_of)[0]
 
@@ -274,8 +302,7 @@ def flags(prop: Proposal, matches: Sequence[Match], weak_match: float) -> tuple[
     `weak_match` compares with the best score of a match that is not ineligible, as the calibration measures it.
     """
     out = []
-    best = max((m.score for m in matches if m.eligibility != "ineligible"), default=0.0)
-    if best < weak_match:
+    if best_fit(matches) < weak_match:
         out.append("weak_match")
     if all(m.eligibility == "ineligible" for m in matches):
         out.append("no_eligible_match")

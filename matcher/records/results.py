@@ -13,6 +13,7 @@ them into Dutch or English (`matcher.text.i18n.localise`) and fills `why`, `next
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,6 +78,15 @@ class Match(_Result):
     similar_projects: tuple[SimilarProject, ...] = ()
     why_codes: tuple[Reason, ...] = ()
     next_step_codes: tuple[Reason, ...] = ()
+
+
+def best_fit(matches: Sequence[Match], among: frozenset[str] | None = None) -> float:
+    """The highest score of a match that is not ineligible (only ids in `among` when given); 0.0 when none.
+
+    What the weak-match threshold is compared with, by the triage flag, the calibration and the gap analysis alike.
+    """
+    scores = [m.score for m in matches if m.eligibility != "ineligible" and (among is None or m.instrument_id in among)]
+    return max(scores, default=0.0)
 
 
 class MatchResult(_Result):
