@@ -221,11 +221,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     from matcher.io.importers import import_ft_topics_to, import_operations_to
 
     settings = _settings(args)
+    corpus = load_corpus(settings.corpora)  # our themes, programme mappings and gazetteer
     if args.kind == "ft-topics":
-        themes = load_corpus(settings.corpora).themes
-        target, report = import_ft_topics_to(args.path, args.out, args.as_of, args.strict, themes)
+        programmes = corpus.mappings.ft_programmes
+        target, report = import_ft_topics_to(
+            args.path, args.out, args.as_of, args.strict, corpus.themes, programmes=programmes
+        )
     else:
-        target, report = import_operations_to(args.path, args.out, args.strict, args.encoding)
+        target, report = import_operations_to(args.path, args.out, args.strict, args.encoding, places=corpus.places)
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"{report.summary()}; wrote {target}")

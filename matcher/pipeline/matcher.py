@@ -104,7 +104,13 @@ class Matcher:
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors, embeddings.reference)
         self.partners = PartnerFinder(
-            corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors, h2020
+            corpus.regions,
+            corpus.collaborations,
+            embeddings.region_passages,
+            embeddings.region_vectors,
+            h2020,
+            places=corpus.places,
+            instruments=corpus.instruments,
         )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
         # Instruments with no Dutch text: an English summary and no Dutch one (see `cross_lingual`).
@@ -117,7 +123,7 @@ class Matcher:
         encoder = load_encoder(settings.model)
         folder = settings.artefacts / _slug(encoder.name)
         emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
-        h2020 = load_h2020(settings.h2020) if settings.h2020 else None
+        h2020 = load_h2020(settings.h2020, corpus.mappings.h2020_parts) if settings.h2020 else None
         return cls(corpus, encoder, emb, h2020=h2020)
 
     @classmethod
