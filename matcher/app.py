@@ -80,7 +80,7 @@ def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     encoder = load_encoder(settings.model)
     folder = settings.artefacts / _slug(encoder.name)
     emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
-    h2020 = load_h2020(settings.h2020) if settings.h2020 else None
+    h2020 = load_h2020(settings.h2020, corpus.mappings.h2020_parts) if settings.h2020 else None
     matcher = Matcher(corpus, encoder, emb, h2020=h2020)
     threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
     log.info("weak-match threshold %.4f (%s)", threshold.value, threshold.method)
@@ -215,17 +215,19 @@ def import_ft_topics(
     taxonomy; bad records are reported (or stop the import with `strict`)."""
     from matcher.io.importers import import_ft_topics_to
 
-    themes = load_corpus(settings.corpora).themes
-    return import_ft_topics_to(path, out, as_of, strict, themes)
+    corpus = load_corpus(settings.corpora)  # our themes and programme mappings
+    return import_ft_topics_to(path, out, as_of, strict, corpus.themes, programmes=corpus.mappings.ft_programmes)
 
 
 def import_operations(
-    path: Path, out: Path, strict: bool = False, encoding: str = "utf-8"
+    settings: Settings, path: Path, out: Path, strict: bool = False, encoding: str = "utf-8"
 ) -> tuple[Path, ImportReport]:
-    """A structural-funds list of operations (CSV) into funded projects in `out/projects.jsonl`."""
+    """A structural-funds list of operations (CSV) into funded projects in `out/projects.jsonl` (provinces read with
+    the corpus's gazetteer)."""
     from matcher.io.importers import import_operations_to
 
-    return import_operations_to(path, out, strict, encoding)
+    places = load_corpus(settings.corpora).places
+    return import_operations_to(path, out, strict, encoding, places=places)
 
 
 # -- the corpus ------------------------------------------------------------------------------------------------------

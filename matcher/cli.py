@@ -231,7 +231,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.kind == "ft-topics":
         target, report = app.import_ft_topics(settings, args.path, args.out, args.as_of, args.strict)
     else:
-        target, report = app.import_operations(args.path, args.out, args.strict, args.encoding)
+        target, report = app.import_operations(settings, args.path, args.out, args.strict, args.encoding)
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"{report.summary()}; wrote {target}")

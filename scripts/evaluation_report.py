@@ -154,9 +154,11 @@ def main() -> None:
         parts.append(f"## Real data\n\nSkipped: {args.data} is absent (fund routing, cross-lingual and scale).\n")
     else:
         extra = work / "ft"
-        themes = load_corpus(base.corpora).themes  # as `matcher import` does: topics get our theme ids
-        import_ft_topics_to(args.data / TOPICS, extra, FT_AS_OF, themes=themes)
-        import_operations_to(args.data / OPERATIONS, extra)
+        corpus = load_corpus(base.corpora)  # as `matcher import` does: topics get our theme ids
+        import_ft_topics_to(
+            args.data / TOPICS, extra, FT_AS_OF, themes=corpus.themes, programmes=corpus.mappings.ft_programmes
+        )
+        import_operations_to(args.data / OPERATIONS, extra, places=corpus.places)
         for model in args.models:
             parts.append(
                 section(

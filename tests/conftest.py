@@ -6,11 +6,14 @@ Instruments of the tiny corpus:
 - prov-gelderland-eiwit: Gelderland-only grant for the protein transition, closed since 2025-01-31
 - eu-zorg: EU grant for medical technology, min contribution EUR 500,000 at 70 %
 - rom-oost-lening: ROM loan for start-ups in Gelderland and Overijssel
+
+Its gazetteer (places.yaml) knows the three regions of regions.yaml and Germany; it has no mappings.yaml.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from matcher import HashingEncoder, Matcher, load_corpus
+from matcher import Corpus, HashingEncoder, Matcher, load_corpus
 from service.app import create_app
 from service.config import ServiceSettings
 from service.deps import get_matcher, get_store
@@ -164,12 +167,32 @@ REGIONS: dict[str, Any] = {
 }
 
 
-def write_corpus(root: Path, instruments: list[dict[str, Any]] | None = None) -> Path:
+PLACES: dict[str, Any] = {
+    "regions": {
+        "NL-GE": {"names": ["Gelderland", "Foodvalley"], "adjectives": ["Gelderse"], "cities": ["Arnhem", "Ede"]},
+        "NL-GR": {"names": ["Groningen"], "adjectives": ["Groningse"], "cities": ["Eemshaven"]},
+        "NL-ZH": {"names": ["Zuid-Holland"], "cities": ["Rotterdam", "Den Haag"]},
+        "DE-NW": {"names": ["Nordrhein-Westfalen"], "cities": ["Aken"]},
+    },
+    "countries": {"DE": ["Duitsland", "Duitse"]},
+}
+
+
+def write_corpus(
+    root: Path,
+    instruments: list[dict[str, Any]] | None = None,
+    places: dict[str, Any] | None = PLACES,
+    mappings: dict[str, Any] | None = None,
+) -> Path:
+    """The tiny corpus under `root`; places.yaml and mappings.yaml only when given (both are optional)."""
     (root / "instruments").mkdir(parents=True, exist_ok=True)
     (root / "themes.yaml").write_text(yaml.safe_dump(THEMES, allow_unicode=True))
     (root / "regions.yaml").write_text(yaml.safe_dump(REGIONS, allow_unicode=True))
     data = INSTRUMENTS if instruments is None else instruments
     (root / "instruments" / "tiny.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    for name, table in (("places.yaml", places), ("mappings.yaml", mappings)):
+        if table is not None:
+            (root / name).write_text(yaml.safe_dump(table, allow_unicode=True, sort_keys=False))
     return root
 
 
@@ -206,3 +229,9 @@ def client(tiny_matcher: Matcher, store: FeedbackStore) -> TestClient:
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "corpora"
 SHARED = REPO.parent / "shared"
+
+
+@functools.cache
+def bundled_corpus() -> Corpus:
+    """The bundled corpora, loaded once (for their gazetteer and mappings in tests of a tiny corpus)."""
+    return load_corpus(BUNDLED)

@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from matcher import CorpusError, load_corpus, load_dev_cases
-from matcher.records import PROVINCES
+from matcher.cli import main
+from matcher.records import NEIGHBOURS, PROVINCES, Gazetteer, Mappings
 
-from .conftest import BUNDLED, INSTRUMENTS, instrument, write_corpus
+from .conftest import BUNDLED, INSTRUMENTS, PLACES, instrument, write_corpus
 
 CONTRACT_IDS = """nl-groeifonds nl-mit-haalbaarheid nl-mit-rd nl-wbso nl-innovatiekrediet nl-vff nl-seed-capital
 nl-dei-plus nl-mooi nl-sde-plus-plus nl-eia nl-mia-vamil nl-bmkb nl-invest-nl nl-pps-toeslag
@@ -92,6 +93,117 @@ def test_hash_changes_with_content(tmp_path: Path) -> None:
     assert load_corpus(root).hash != before
 
 
+# -- reference tables: places.yaml (the gazetteer) and mappings.yaml ---------------------------------------------------
+def _tables(root: Path, places: str | None = None, mappings: str | None = None) -> Path:
+    """The tiny corpus with the reference files as written here (so their line numbers are known)."""
+    write_corpus(root, INSTRUMENTS, places=None)
+    for name, text in (("places.yaml", places), ("mappings.yaml", mappings)):
+        if text is not None:
+            (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(CorpusError) as err:
+        load_corpus(root)
+    return str(err.value).splitlines()[1:]
+
+
+def test_the_reference_files_are_optional(tmp_path: Path) -> None:
+    corpus = load_corpus(_tables(tmp_path))
+    assert (corpus.places, corpus.mappings) == (Gazetteer(), Mappings())
+
+
+def test_the_reference_files_load_and_change_the_corpus_hash(tmp_path: Path) -> None:
+    root = _tables(tmp_path)
+    hashes = [load_corpus(root).hash]
+    write_corpus(root, INSTRUMENTS, places=PLACES)
+    corpus = load_corpus(root)
+    hashes.append(corpus.hash)
+    assert corpus.places.regions["NL-GE"].cities == ("Arnhem", "Ede")
+    assert corpus.places.countries == {"DE": ("Duitsland", "Duitse")}
+    (root / "mappings.yaml").write_text("ft_programmes:\n  ESF+: {theme: human-capital, funds: [ESF]}\n")
+    corpus = load_corpus(root)
+    hashes.append(corpus.hash)
+    assert corpus.mappings.ft_programmes["ESF+"].funds == ("ESF",)
+    (root / "mappings.yaml").write_text("ft_programmes:\n  ESF+: {theme: human-capital}\n")
+    hashes.append(load_corpus(root).hash)
+    assert len(set(hashes)) == 4
+
+
+PLACES_BAD = """\
+regions:
+  NL-GE:
+    names: [Gelderland]
+  NL-XX:
+    names: [Nergens]
+countries:
+  DE: [Duitsland]
+  FR: [Frankrijk]
+compounds:
+  NL-ZZ: [Ergens-Anders]
+"""
+
+
+def test_unknown_region_and_country_codes_of_the_gazetteer_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "places.yaml"
+    assert _problems(_tables(tmp_path, places=PLACES_BAD)) == [
+        f"{path}:4: field 'regions.NL-XX': value 'NL-XX' does not exist; expected a region code such as NL-GE",
+        f"{path}:10: field 'compounds.NL-ZZ': value 'NL-ZZ' does not exist; expected a region code such as NL-GE",
+        f"{path}:8: field 'countries.FR': value 'FR' does not exist; expected a country of the region codes "
+        "(NL, BE, DE)",
+    ]
+
+
+def test_an_unknown_field_of_the_gazetteer_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "places.yaml"
+    text = "regions:\n  NL-GE:\n    names: [Gelderland]\n    towns: [Ede]\nprovinces: {}\n"
+    assert _problems(_tables(tmp_path, places=text)) == [
+        f"{path}:4: field 'regions.NL-GE.towns': Extra inputs are not permitted",
+        f"{path}:5: field 'provinces': value {{...}}: Extra inputs are not permitted",
+    ]
+
+
+MAPPINGS_BAD = """\
+ft_programmes:
+  LIFE: {theme: quantum}
+  ESF+: {theme: human-capital, funds: [ESF]}
+h2020_parts:
+  SC1:
+    name: Health
+    themes: [energy, quantum]
+fund_routing:
+  EFRO: [nl-waterstof, eu-nowhere]
+"""
+
+
+def test_unknown_themes_and_instruments_of_the_mappings_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "mappings.yaml"
+    assert _problems(_tables(tmp_path, mappings=MAPPINGS_BAD)) == [
+        f"{path}:2: field 'ft_programmes.LIFE.theme': value 'quantum' does not exist; expected an id from themes.yaml",
+        f"{path}:7: field 'h2020_parts.SC1.themes.1': value 'quantum' does not exist; expected an id from themes.yaml",
+        f"{path}:9: field 'fund_routing.EFRO.0': value 'nl-waterstof' is not paid from EFRO; expected an instrument "
+        "whose `funds` list EFRO",
+        f"{path}:9: field 'fund_routing.EFRO.1': value 'eu-nowhere' does not exist; expected an instrument id",
+    ]
+
+
+def test_unknown_fields_and_funds_of_the_mappings_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "mappings.yaml"
+    text = "ft_programmes:\n  LIFE: {theme: climate-water, fund: [EFRO]}\nfund_routing:\n  EAGF: [eu-zorg]\n"
+    assert _problems(_tables(tmp_path, mappings=text)) == [
+        f"{path}:2: field 'ft_programmes.LIFE.fund': Extra inputs are not permitted",
+        f"{path}:4: field 'fund_routing.EAGF.[key]': value 'EAGF': Input should be 'EFRO' or 'ESF'",
+    ]
+
+
+def test_matcher_validate_checks_the_reference_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _tables(tmp_path, places=PLACES_BAD)
+    assert main(["validate", "--corpora", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"{root / 'places.yaml'}:4: field 'regions.NL-XX': value 'NL-XX' does not exist" in err
+
+
 # -- the bundled corpora --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bundled():  # type: ignore[no-untyped-def]
@@ -114,6 +226,20 @@ def test_every_bundled_record_cites_a_source(bundled) -> None:  # type: ignore[n
         assert inst.source.url.scheme in ("http", "https"), inst.id
         assert re.fullmatch(r"[a-z0-9-]+", inst.id)
     assert {r.code for r in bundled.regions} == set(PROVINCES) | {"BE-VLG", "BE-WAL", "DE-NW", "DE-NI"}
+
+
+def test_bundled_reference_tables_load(bundled) -> None:  # type: ignore[no-untyped-def]
+    assert set(bundled.places.regions) == set(PROVINCES) | set(NEIGHBOURS)
+    assert set(bundled.places.countries) == {"BE", "DE"}
+    assert bundled.places.compounds["NL-ZE"] == ("Zeeuws-Vlaanderen", "Zeeuws-Vlaamse", "Zeeuws-Vlaams")
+    assert bundled.mappings.ft_programmes["ESF+"].funds == ("ESF",)
+    assert bundled.mappings.h2020_parts["SC1"].themes == ("health-medtech",)
+    assert bundled.mappings.fund_routing == {
+        "EFRO": ("eu-efro-noord", "eu-efro-oost", "eu-efro-zuid", "eu-efro-west"),
+        "ESF": ("eu-esf-plus-nl",),
+    }
+    themes = [t for part in bundled.mappings.h2020_parts.values() for t in part.themes]
+    assert len(themes) == len(set(themes))  # each theme under one programme part
 
 
 def test_bundled_dev_cases_are_valid_and_varied(bundled) -> None:  # type: ignore[no-untyped-def]

@@ -241,3 +241,13 @@ def test_cli_bad_batch_exits_2_and_writes_nothing(run, tmp_path: Path, content: 
     assert code == 2 and message in err
     assert err.count("\n") == 1
     assert list(out.parent.iterdir()) == []
+
+
+def test_place_names_of_the_corpus_gazetteer_are_not_cluster_labels(matcher: Matcher) -> None:
+    arnhem = [
+        Proposal(id=f"a{n}", text=f"Ons theatergezelschap uit Arnhem speelt voorstelling {n} in Arnhem", region="NL-GE")
+        for n in (1, 2)
+    ]
+    report = gap_report(matcher, [*proposals()[:4], *arnhem], AS_OF, THRESHOLD)
+    labels = {c.members[0]: c.label for c in report.clusters}
+    assert "theatergezelschap" in labels["a1"] and "arnhem" not in labels["a1"]  # Arnhem is in the tiny gazetteer

@@ -16,10 +16,13 @@ from matcher.cli import main
 from matcher.io.importers import import_ft_topics, import_operations
 from matcher.io.importers.clean import clean_text, fix_mojibake
 from matcher.io.importers.operations import dutch_amount, dutch_date
+from matcher.records import FtProgramme
 
-from .conftest import INSTRUMENTS, SHARED, write_corpus
+from .conftest import INSTRUMENTS, SHARED, bundled_corpus, write_corpus
 
 AS_OF = dt.date(2026, 8, 1)
+PROGRAMMES = bundled_corpus().mappings.ft_programmes
+PLACES = bundled_corpus().places
 URL = "https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/topic-details/"
 CONDITIONS = (
     '">General conditions1. Admissibility Conditions: Proposal page limit and layoutdescribed in Annex A of the '
@@ -100,7 +103,7 @@ def topics_file(tmp_path: Path) -> Path:
 
 def test_topics_become_instruments_with_cleaned_text(topics_file: Path) -> None:
     themes = load_corpus(write_corpus(topics_file.parent / "c")).themes
-    instruments, report = import_ft_topics(topics_file, AS_OF, themes=themes)
+    instruments, report = import_ft_topics(topics_file, AS_OF, themes=themes, programmes=PROGRAMMES)
     assert [i.id for i in instruments] == [
         "eu-ft-horizon-cl5-2026-01-d3-01",
         "eu-ft-esf-2026-skills",
@@ -146,7 +149,7 @@ def test_topics_become_instruments_with_cleaned_text(topics_file: Path) -> None:
 
 def test_bad_topic_lines_are_reported_with_file_line_and_reason(topics_file: Path) -> None:
     themes = load_corpus(write_corpus(topics_file.parent / "c")).themes
-    _, report = import_ft_topics(topics_file, AS_OF, themes=themes)
+    _, report = import_ft_topics(topics_file, AS_OF, themes=themes, programmes=PROGRAMMES)
     assert [(p.line, p.reason) for p in report.problems] == [
         (4, "malformed"),
         (5, "missing field"),
@@ -164,7 +167,7 @@ def test_bad_topic_lines_are_reported_with_file_line_and_reason(topics_file: Pat
 
 def test_strict_import_stops_at_the_first_bad_topic(topics_file: Path) -> None:
     with pytest.raises(InputError, match=r"topics\.jsonl:4: malformed: not valid JSON: .*--strict"):
-        import_ft_topics(topics_file, AS_OF, strict=True)
+        import_ft_topics(topics_file, AS_OF, strict=True, programmes=PROGRAMMES)
 
 
 def test_topic_values_that_cannot_be_read_are_skipped(tmp_path: Path) -> None:
@@ -179,7 +182,7 @@ def test_topic_values_that_cannot_be_read_are_skipped(tmp_path: Path) -> None:
             "[1, 2]",
         )
     )
-    instruments, report = import_ft_topics(path, AS_OF)
+    instruments, report = import_ft_topics(path, AS_OF, programmes=PROGRAMMES)
     assert [i.id for i in instruments] == ["eu-ft-a-4"]
     assert [(p.line, p.reason) for p in report.problems] == [
         (1, "invalid value"),
@@ -191,6 +194,17 @@ def test_topic_values_that_cannot_be_read_are_skipped(tmp_path: Path) -> None:
     assert "field 'deadline': value '15 september' is not a date" in str(report.problems[0])
     assert "field 'budgetMin': value 9 is larger than budgetMax 3" in str(report.problems[1])
     assert "field 'source.url'" in str(report.problems[2])
+
+
+def test_the_programme_mapping_is_a_value(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(jsonl(topic("A-1", title="Een oproep voor nieuwe pilots", keywords="")))
+    mapping = {"Horizon Europe": FtProgramme(theme="energy", funds=("EFRO",))}
+    instruments, _ = import_ft_topics(path, AS_OF, programmes=mapping)
+    assert (instruments[0].themes, instruments[0].funds) == (("energy",), ("EFRO",))
+    instruments, report = import_ft_topics(path, AS_OF, programmes={})
+    assert instruments == []
+    assert "field 'themes': no theme of the taxonomy fits" in str(report.problems[0])
 
 
 OPERATIONS = (
@@ -211,7 +225,7 @@ OPERATIONS = (
 def test_operations_become_funded_projects(tmp_path: Path) -> None:
     path = tmp_path / "ops.csv"
     path.write_text(OPERATIONS, encoding="utf-8")
-    projects, report = import_operations(path)
+    projects, report = import_operations(path, places=PLACES)
     assert [p.id for p in projects] == ["r1", "r2", "r3"]
     r1, r2, r3 = projects
     assert (r1.beneficiary, r1.title, r1.title_en, r1.fund) == (
@@ -260,11 +274,11 @@ def test_a_file_in_the_wrong_encoding_is_reported_per_row_or_read_with_encoding(
             "b,Brabantse Ontwikkelings Maatschappij,Coöperatie,EFRO,Tekst in €\n"
         ).encode("cp1252")
     )
-    projects, report = import_operations(path)
+    projects, report = import_operations(path, places=PLACES)
     assert [p.id for p in projects] == []
     assert [(p.line, p.reason) for p in report.problems] == [(2, "encoding"), (3, "encoding")]
     assert "not valid utf-8 (byte 0xe9); save the file as UTF-8 or pass --encoding cp1252" in str(report.problems[0])
-    projects, report = import_operations(path, encoding="cp1252")
+    projects, report = import_operations(path, encoding="cp1252", places=PLACES)
     assert [(p.beneficiary, p.title, p.province) for p in projects] == [
         ("Café De Kroon", "Zonder accent", None),
         ("Brabantse Ontwikkelings Maatschappij", "Coöperatie", "NL-NB"),
@@ -276,7 +290,7 @@ def test_a_csv_without_the_needed_columns_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("id,text\n1,a\n")
     with pytest.raises(InputError, match=r"x\.csv:1: header lacks column\(s\) row_id, title_nl, fund"):
-        import_operations(path)
+        import_operations(path, places=PLACES)
 
 
 @pytest.mark.parametrize(
@@ -341,6 +355,8 @@ def test_cli_import_writes_a_corpus_file_and_counts(
     topics_file: Path, corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "imported"
+    # The programme mapping comes from the corpora given: here ESF+ is the ESF family.
+    write_corpus(corpus_dir, mappings={"ft_programmes": {"ESF+": {"theme": "human-capital", "funds": ["ESF"]}}})
     code, stdout, stderr = _run(
         capsys,
         "import",
@@ -464,11 +480,13 @@ OPERATIONS_CSV = DATA / "nl-structural-funds-2007-2013" / "projects_dev.csv"
 @pytest.mark.skipif(not (TOPICS.exists() and OPERATIONS_CSV.exists()), reason=f"real exports not found under {DATA}")
 def test_both_importers_run_on_the_real_files(tmp_path: Path) -> None:
     bundled = load_corpus(Path(__file__).resolve().parent.parent / "corpora")
-    instruments, topics = import_ft_topics(TOPICS, AS_OF, themes=bundled.themes)
+    instruments, topics = import_ft_topics(
+        TOPICS, AS_OF, themes=bundled.themes, programmes=bundled.mappings.ft_programmes
+    )
     assert (topics.imported, topics.skipped) == (629, 0)
     assert sum(i.status == "closed" for i in instruments) == 4
     assert not any("â€" in i.summary or "Ã" in i.name for i in instruments)
-    projects, operations = import_operations(OPERATIONS_CSV)
+    projects, operations = import_operations(OPERATIONS_CSV, places=bundled.places)
     assert (operations.imported, operations.skipped) == (1077, 0)
     assert {p.fund for p in projects} == {"EFRO", "ESF"}
     assert sum(p.fund == "EFRO" for p in projects) == 474

@@ -11,18 +11,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher import CorpusError, HashingEncoder, Matcher, Proposal, Region, Settings, app
+from matcher import CorpusError, HashingEncoder, Instrument, Matcher, Proposal, Region, Settings, app
 from matcher.cli import _parser, _settings
 from matcher.io.h2020 import CountryShare, H2020Prior, load_h2020
-from matcher.pipeline.partners import W_H2020, PartnerFinder, applicant_region, named_areas
+from matcher.pipeline.partners import W_H2020, PartnerFinder, applicant_region, named_areas, wide_programmes
 from matcher.records import PartnerRegion
 from matcher.text.i18n import localise, message
 from matcher.text.passages import region_passages
 
-from .conftest import SHARED, SOURCE
+from .conftest import SHARED, SOURCE, bundled_corpus, instrument
 
 TODAY = dt.date(2026, 11, 30)
 REAL_H2020 = SHARED / "data" / "h2020-participations"
+PARTS = bundled_corpus().mappings.h2020_parts
+PLACES = bundled_corpus().places
 COUNTRIES_CSV = "partner_country,n_projects_with_NL,share_of_NL_projects\nDE,50,0.5\nFR,40,0.4\nBE,25,0.25\n"
 
 
@@ -51,7 +53,7 @@ def write_h2020(root: Path, parts: bool = True) -> Path:
 
 # -- reading and checking the folder -------------------------------------------------------------------------------
 def test_overall_shares_without_the_participation_files(tmp_path: Path) -> None:
-    prior = load_h2020(write_h2020(tmp_path / "h2020", parts=False))
+    prior = load_h2020(write_h2020(tmp_path / "h2020", parts=False), PARTS)
     assert (prior.overall, prior.total, prior.by_part) == ({"DE": 0.5, "FR": 0.4, "BE": 0.25}, 100, {})
     found = prior.share("BE", ["health-medtech"])
     assert found == CountryShare("BE", 0.25, 100, "H2020")
@@ -59,10 +61,10 @@ def test_overall_shares_without_the_participation_files(tmp_path: Path) -> None:
 
 
 def test_shares_per_programme_part_for_the_proposals_theme(tmp_path: Path) -> None:
-    prior = load_h2020(write_h2020(tmp_path / "h2020"))
+    prior = load_h2020(write_h2020(tmp_path / "h2020"), PARTS)
     assert prior.part_totals == {"SC1": 60, "SC3": 10}
     assert prior.by_part["SC1"] == {"BE": 0.75, "DE": 0.5}
-    assert prior.share("BE", ["sme-innovation", "health-medtech"]) == CountryShare("BE", 0.75, 60, "SC1")
+    assert prior.share("BE", ["sme-innovation", "health-medtech"]) == CountryShare("BE", 0.75, 60, "SC1", "Health")
     assert prior.relative(prior.share("DE", ["health-medtech"])) == pytest.approx(0.5 / 0.75)
     # SC3 has 10 Dutch projects, under the minimum: energy falls back to all projects.
     assert prior.share("DE", ["energy"]) == CountryShare("DE", 0.5, 100, "H2020")
@@ -82,7 +84,7 @@ def test_a_bad_countries_file_is_named_with_line_field_and_value(tmp_path: Path,
     root = write_h2020(tmp_path / "h2020", parts=False)
     (root / "nl_partner_countries_h2020.csv").write_text(content)
     with pytest.raises(CorpusError) as err:
-        load_h2020(root)
+        load_h2020(root, PARTS)
     assert str(err.value).startswith(f"{root / 'nl_partner_countries_h2020.csv'}: {message}")
 
 
@@ -91,12 +93,12 @@ def test_bad_participation_rows_and_missing_files_are_named(tmp_path: Path) -> N
     with gzip.open(root / "h2020_participations.csv.gz", "wt") as fh:
         fh.write("rcn,country\n1,NL\nx1,DE\n")
     with pytest.raises(CorpusError, match=r"h2020_participations\.csv\.gz: line 3: field 'rcn': value 'x1'"):
-        load_h2020(root)
+        load_h2020(root, PARTS)
     (root / "h2020_participations.csv.gz").unlink()
     with pytest.raises(CorpusError, match=r"h2020_participations\.csv\.gz: file not found"):
-        load_h2020(root)
+        load_h2020(root, PARTS)
     with pytest.raises(CorpusError, match="H2020 folder not found"):
-        load_h2020(tmp_path / "nowhere")
+        load_h2020(tmp_path / "nowhere", PARTS)
 
 
 def test_the_folder_flows_from_cli_option_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +113,7 @@ def test_the_folder_flows_from_cli_option_and_environment(monkeypatch: pytest.Mo
 
 @pytest.mark.skipif(not REAL_H2020.is_dir(), reason="../shared/data/h2020-participations is absent")
 def test_the_real_cordis_folder() -> None:
-    prior = load_h2020(REAL_H2020)
+    prior = load_h2020(REAL_H2020, PARTS)
     assert prior.total == 5405
     assert prior.overall["DE"] == pytest.approx(2903 / 5405)
     assert prior.overall["BE"] == pytest.approx(1916 / 5405)
@@ -140,7 +142,8 @@ NAMES = {"energy": "Energie", "health-medtech": "Zorg"}
 def finder(prior: H2020Prior | None = None) -> PartnerFinder:
     passages = [p for r in REGIONS for p in region_passages(r)]
     encoder = HashingEncoder()
-    return PartnerFinder(REGIONS, [], passages, encoder.encode([p.text for p in passages]), prior)
+    vectors = encoder.encode([p.text for p in passages])
+    return PartnerFinder(REGIONS, [], passages, vectors, prior, places=PLACES, instruments=())
 
 
 def suggest(f: PartnerFinder, text: str, themes: list[str], own: str | None, lang: str = "nl") -> dict[str, Any]:
@@ -154,7 +157,7 @@ def worded(p: PartnerRegion, lang: str) -> PartnerRegion:
 
 
 def test_the_prior_adds_a_bounded_boost_abroad_only_and_says_why(tmp_path: Path) -> None:
-    prior = load_h2020(write_h2020(tmp_path / "h2020", parts=False))
+    prior = load_h2020(write_h2020(tmp_path / "h2020", parts=False), PARTS)
     text = "Wij ontwikkelen een medisch hulpmiddel"
     plain = suggest(finder(), text, ["health-medtech"], "NL-GR")
     boosted = suggest(finder(prior), text, ["health-medtech"], "NL-GR")
@@ -167,7 +170,7 @@ def test_the_prior_adds_a_bounded_boost_abroad_only_and_says_why(tmp_path: Path)
 
 
 def test_the_prior_uses_the_programme_part_of_the_theme(tmp_path: Path) -> None:
-    prior = load_h2020(write_h2020(tmp_path / "h2020"))
+    prior = load_h2020(write_h2020(tmp_path / "h2020"), PARTS)
     got = suggest(finder(prior), "We develop a medical device", ["health-medtech"], "NL-LI", lang="en")
     assert got["BE-VLG"].why[-1] == "H2020: 75% of the 60 Dutch projects in Health (SC1) had a Belgian partner (CORDIS)"
 
@@ -175,10 +178,10 @@ def test_the_prior_uses_the_programme_part_of_the_theme(tmp_path: Path) -> None:
 def test_own_region_is_excluded_given_or_read_from_the_opening() -> None:
     f = finder()
     assert "NL-GR" not in suggest(f, "Waterstof en energie", ["energy"], "NL-GR")
-    assert applicant_region("Transportbedrijf in Assen met 45 trucks.") == "NL-DR"
-    assert applicant_region("A nature organisation in Zeeland wants to restore salt marshes") == "NL-ZE"
-    assert applicant_region("Wij willen samen met een partner uit Groningen iets maken") is None
-    assert applicant_region("Bedrijven uit Groningen en Limburg werken samen") is None
+    assert applicant_region("Transportbedrijf in Assen met 45 trucks.", PLACES) == "NL-DR"
+    assert applicant_region("A nature organisation in Zeeland wants to restore salt marshes", PLACES) == "NL-ZE"
+    assert applicant_region("Wij willen samen met een partner uit Groningen iets maken", PLACES) is None
+    assert applicant_region("Bedrijven uit Groningen en Limburg werken samen", PLACES) is None
     got = suggest(f, "Transportbedrijf in Drenthe met waterstoftrucks, samen met vervoerders", ["energy"], None)
     assert "NL-DR" not in got
     assert got["DE-NI"].score > got["NL-LI"].score  # Drenthe borders Niedersachsen
@@ -198,6 +201,30 @@ def test_a_partner_across_the_border_points_to_the_neighbours_abroad() -> None:
     assert set(list(got)[:2]) == {"DE-NW", "BE-VLG"}
     assert "Over de grens, zoals het voorstel vraagt" in got["DE-NW"].why
     assert "Over de grens, zoals het voorstel vraagt" not in got["DE-NI"].why  # does not border Limburg
+
+
+def test_programmes_that_cover_every_province_are_not_shared_evidence() -> None:
+    corpus = bundled_corpus()
+    interreg = {p for r in corpus.regions for p in r.interreg_programmes}
+    assert wide_programmes(corpus.instruments) & interreg == {
+        "eu-interreg-north-sea",
+        "eu-interreg-nwe",
+        "eu-interreg-europe",
+    }
+    summary = "Een programma voor samenwerking tussen regio's."
+    programmes = [
+        Instrument.model_validate(instrument(id=i, name=i, level="eu", regions=r, themes=["energy"], summary=summary))
+        for i, r in (("eu-cross", ["NL-GR", "DE-NI"]), ("eu-wide", ["NL", "DE-NI"]), ("eu-all", ["EU"]))
+    ]
+    regions = [
+        region(r.code, r.name, r.landsdeel, list(r.themes), neighbours=list(r.neighbours), interreg_programmes=ids)
+        for r, ids in ((REGIONS[0], ["eu-cross", "eu-wide", "eu-all"]), (REGIONS[5], ["eu-cross", "eu-wide"]))
+    ]
+    passages = [p for r in regions for p in region_passages(r)]
+    vectors = HashingEncoder().encode([p.text for p in passages])
+    f = PartnerFinder(regions, [], passages, vectors, places=PLACES, instruments=programmes)
+    got = suggest(f, "Waterstof en energie", ["energy"], "NL-GR")
+    assert "Samen in programma: eu-cross" in got["DE-NI"].why
 
 
 # -- the Herstelplan's examples, on the bundled corpora with the default model ----------------------------------------

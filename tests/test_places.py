@@ -1,8 +1,21 @@
+"""Places in a text: the bundled gazetteer (corpora/places.yaml) and small ones written here."""
+
 from __future__ import annotations
+
+import gc
 
 import pytest
 
-from matcher.text.places import mentioned_regions
+from matcher.records import Gazetteer, RegionPlaces
+from matcher.text import places as places_module
+from matcher.text.places import mentioned_regions, place_words
+
+from .conftest import bundled_corpus
+
+
+@pytest.fixture(scope="module")
+def places() -> Gazetteer:
+    return bundled_corpus().places
 
 
 @pytest.mark.parametrize(
@@ -15,12 +28,46 @@ from matcher.text.places import mentioned_regions
         ("Kaasmakerij in Oost-Brabant", {"NL-NB"}),
         ("Onderzoek leidt tot betere oogst", set()),
         ("We are based in Fryslân", {"NL-FR"}),
+        ("Een fabriek in Düsseldorf en een lab in Osnabruck", {"DE-NW", "DE-NI"}),
     ],
 )
-def test_mentioned_regions(text: str, regions: set[str]) -> None:
-    assert mentioned_regions(text) == regions
+def test_mentioned_regions(places: Gazetteer, text: str, regions: set[str]) -> None:
+    assert mentioned_regions(text, places) == regions
 
 
-def test_zeeuws_vlaanderen_is_zeeland_not_flanders() -> None:
-    assert mentioned_regions("Een loonwerker uit Zeeuws-Vlaanderen") == {"NL-ZE"}
-    assert mentioned_regions("Zeeuws-Vlaamse akkerbouwers met een partner in Gent") == {"NL-ZE", "BE-VLG"}
+def test_zeeuws_vlaanderen_is_zeeland_not_flanders(places: Gazetteer) -> None:
+    assert mentioned_regions("Een loonwerker uit Zeeuws-Vlaanderen", places) == {"NL-ZE"}
+    assert mentioned_regions("Zeeuws Vlaamse akkerbouwers met een partner in Gent", places) == {"NL-ZE", "BE-VLG"}
+
+
+def test_the_gazetteer_is_a_value_each_one_answers_for_itself() -> None:
+    tiny = Gazetteer(
+        regions={"NL-GR": RegionPlaces(cities=("Eemshaven",)), "BE-VLG": RegionPlaces(names=("Vlaanderen",))},
+        countries={"BE": ("België",)},
+        compounds={"NL-ZE": ("Zeeuws-Vlaanderen",)},
+    )
+    assert mentioned_regions("Een terminal in de Eemshaven", tiny) == {"NL-GR"}
+    assert mentioned_regions("Een partner in Belgie", tiny) == {"BE-VLG"}
+    assert mentioned_regions("Boeren in Zeeuws-Vlaanderen", tiny) == {"NL-ZE"}
+    assert mentioned_regions("Een bedrijf in Groningen", tiny) == set()  # not in this gazetteer
+    assert mentioned_regions("Een terminal in de Eemshaven", Gazetteer()) == set()
+
+
+def test_place_words_are_the_single_folded_words_of_the_regions() -> None:
+    tiny = Gazetteer(
+        regions={"NL-NH": RegionPlaces(names=("Noord-Holland",), cities=("Den Helder",))},
+        countries={"BE": ("België",)},
+    )
+    assert place_words(tiny) == {"noord", "holland", "den", "helder"}
+
+
+def test_patterns_are_compiled_once_per_gazetteer_and_dropped_with_it() -> None:
+    tiny = Gazetteer(regions={"NL-GR": RegionPlaces(names=("Groningen",))})
+    key = id(tiny)
+    assert mentioned_regions("Groningen", tiny) == {"NL-GR"}
+    compiled = places_module._COMPILED[key]
+    assert mentioned_regions("Stad Groningen", tiny) == {"NL-GR"}
+    assert places_module._COMPILED[key] is compiled
+    del tiny
+    gc.collect()
+    assert key not in places_module._COMPILED

@@ -17,6 +17,7 @@ FUNDS = [
         themes=["energy"],
         summary="Europees geld voor innovatie in bedrijven: waterstof, elektrolysers en nieuwe producten.",
         keywords=["innovatie", "waterstof", "product"],
+        funds=["EFRO"],
     ),
     instrument(
         id="eu-esf-plus-nl",
@@ -25,8 +26,10 @@ FUNDS = [
         themes=["human-capital"],
         summary="Europees geld voor scholing en opleiding van werknemers en werkzoekenden.",
         keywords=["scholing", "opleiding", "werknemers"],
+        funds=["ESF"],
     ),
 ]
+MAPPINGS = {"fund_routing": {"EFRO": ["eu-efro-noord"], "ESF": ["eu-esf-plus-nl"]}}
 CSV = (
     "row_id,title_nl,summary,fund\n"
     "a,Waterstofinnovatie,Een bedrijf ontwikkelt een nieuw product met waterstof en elektrolysers,EFRO\n"
@@ -37,7 +40,7 @@ CSV = (
 
 @pytest.fixture
 def fund_matcher(tmp_path: Path) -> Matcher:
-    return Matcher.build(load_corpus(write_corpus(tmp_path / "c", FUNDS)), HashingEncoder())
+    return Matcher.build(load_corpus(write_corpus(tmp_path / "c", FUNDS, mappings=MAPPINGS)), HashingEncoder())
 
 
 def test_operations_are_read_and_empty_rows_skipped(tmp_path: Path) -> None:
@@ -63,9 +66,13 @@ def test_bad_fund_and_missing_file_are_named(tmp_path: Path) -> None:
         read_operations(tmp_path / "nope.csv")
 
 
-def test_corpus_without_fund_instruments_is_refused(tiny_matcher: Matcher) -> None:
+def test_corpus_without_fund_instruments_is_refused(tiny_matcher: Matcher, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="lacks the EFRO or ESF instruments"):
         route(tiny_matcher, ["x"])
+    only_efro = {"fund_routing": {"EFRO": ["eu-efro-noord"]}}
+    matcher = Matcher.build(load_corpus(write_corpus(tmp_path / "c", FUNDS, mappings=only_efro)), HashingEncoder())
+    with pytest.raises(InputError, match=r"lacks the EFRO or ESF instruments .*`fund_routing` in mappings\.yaml"):
+        route(matcher, ["x"])
 
 
 REAL = SHARED / "data" / "nl-structural-funds-2007-2013" / "projects_dev.csv"

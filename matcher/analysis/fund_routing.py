@@ -2,7 +2,8 @@
 
 The EU structural-funds lists of operations say per project whether EFRO (ERDF: innovation, economy) or ESF
 (labour market, skills) paid for it. Zero-shot, with no training on those labels, a project counts as routed
-right when the best-scoring instrument of the two families belongs to its own fund.
+right when the best-scoring instrument of the two families belongs to its own fund. The instruments that stand for
+each family are reference data of the corpus (`fund_routing` in corpora/mappings.yaml).
 
     >>> rows = read_operations(Path("projects_dev.csv"))
     >>> table = routing_table(matcher, rows)
@@ -14,18 +15,16 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from matcher.errors import InputError
 from matcher.pipeline.matcher import Matcher, Mode
-from matcher.records import MAX_TEXT_CHARS
+from matcher.records import MAX_TEXT_CHARS, Fund
 
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "EFRO": ("eu-efro-noord", "eu-efro-oost", "eu-efro-zuid", "eu-efro-west"),
-    "ESF": ("eu-esf-plus-nl",),
-}
+FAMILIES: tuple[Fund, ...] = get_args(Fund)  # ("EFRO", "ESF"): the fund families operations are routed to
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,12 @@ def route(matcher: Matcher, texts: Sequence[str], mode: Mode = "hybrid") -> list
     """The fund family whose best instrument scores highest, per text."""
     position = {inst.id: n for n, inst in enumerate(matcher.instruments)}
     names = list(FAMILIES)
-    cols = [[position[i] for i in FAMILIES[f] if i in position] for f in names]
+    members = matcher.corpus.mappings.fund_routing
+    cols = [[position[i] for i in members.get(f, ())] for f in names]
     if not all(cols):
-        raise InputError("the corpus lacks the EFRO or ESF instruments needed for fund routing")
+        raise InputError(
+            "the corpus lacks the EFRO or ESF instruments needed for fund routing (`fund_routing` in mappings.yaml)"
+        )
     scores = matcher.score(texts, mode).final
     best = np.stack([scores[:, c].max(axis=1) for c in cols], axis=1)
     return [names[i] for i in best.argmax(axis=1)]

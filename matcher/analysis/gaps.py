@@ -19,7 +19,6 @@ runs the matcher first. The report holds:
 from __future__ import annotations
 
 import datetime as dt
-import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -42,16 +41,15 @@ from matcher.records.threshold import Threshold
 from matcher.retrieval.lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
 from matcher.rules.availability import Availability, availability, covers
 from matcher.text.language import clip
-from matcher.text.places import GAZETTEER
+from matcher.text.places import place_words
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 NO_REGION = "NL"  # a proposal without a region is somewhere in the Netherlands
 MAX_CLUSTERS = 8
 LABEL_TERMS = 5
 
-# Place names say where, not what: the region is a column of its own.
-PLACE_WORDS = frozenset(w for names in GAZETTEER.values() for name in names for w in re.split(r"[\s-]+", name))
-LABEL_STOP_WORDS = sorted(STOP_WORDS | DUTCH_STOP_WORDS | ENGLISH_STOP_WORDS | INTAKE_WORDS | PLACE_WORDS)
+# Place names (of the gazetteer, added per corpus) say where, not what: the region is a column of its own.
+LABEL_STOP_WORDS = frozenset(STOP_WORDS | DUTCH_STOP_WORDS | ENGLISH_STOP_WORDS | INTAKE_WORDS)
 
 
 @dataclass(frozen=True)
@@ -213,7 +211,7 @@ def analyse(
     themes = tuple(t.id for t in corpus.themes if options.theme in (None, t.id))
     regions = _regions(pairs, options)
     cells = tuple(_cell(t, names[t], reg, pairs, weak, instruments, states) for t in themes for reg in regions)
-    unmet, clusters = _unmet(pairs, weak, options, encode)
+    unmet, clusters = _unmet(pairs, weak, options, encode, LABEL_STOP_WORDS | place_words(corpus.places))
     used = set().union(*matched.values()) if matched else set()
     unmatched = tuple(
         _instrument_row(i, states[i.id], as_of) for i in instruments if i.id not in used and states[i.id] != "closed"
@@ -324,13 +322,17 @@ def _closing(
 
 # -- unmet demand: cluster and label ---------------------------------------------------------------------------------
 def _unmet(
-    pairs: Sequence[tuple[Proposal, MatchResult]], weak: set[str], options: GapOptions, encode: Encode | None
+    pairs: Sequence[tuple[Proposal, MatchResult]],
+    weak: set[str],
+    options: GapOptions,
+    encode: Encode | None,
+    stop_words: frozenset[str],
 ) -> tuple[tuple[UnmetProposal, ...], tuple[Cluster, ...]]:
     chosen = [(p, r) for p, r in pairs if p.id in weak]
     if not chosen:
         return (), ()
     texts = [p.text for p, _ in chosen]
-    terms = _term_matrix([p.text for p, _ in pairs])
+    terms = _term_matrix([p.text for p, _ in pairs], stop_words)
     vectors = encode(texts) if encode is not None else terms.transform(texts).toarray()
     labels = cluster_labels(np.asarray(vectors, dtype=np.float64), options.max_clusters)
     in_batch = np.array([p.id in weak for p, _ in pairs])
@@ -366,11 +368,11 @@ def _unmet(
     return unmet, tuple(clusters)
 
 
-def _term_matrix(texts: Sequence[str]) -> TfidfVectorizer:
+def _term_matrix(texts: Sequence[str], stop_words: frozenset[str]) -> TfidfVectorizer:
     vectorizer = TfidfVectorizer(
         lowercase=True,
         strip_accents="unicode",
-        stop_words=LABEL_STOP_WORDS,
+        stop_words=sorted(stop_words),
         token_pattern=r"(?u)\b[^\W\d_][^\W\d_-]{2,}\b",
         sublinear_tf=True,
     )

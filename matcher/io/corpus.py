@@ -1,8 +1,10 @@
-"""Load and validate the corpora (themes, instruments, regions, dev cases) from YAML files.
+"""Load and validate the corpora (themes, instruments, regions, reference tables, dev cases) from YAML files.
 
 Everything is checked here, at the edge: schema (unknown fields rejected), unique ids, and references between
 files (a theme, region or instrument that does not exist). Problems are collected and raised together as one
-`CorpusError` whose lines name file, line, record id, field, value and what is expected.
+`CorpusError` whose lines name file, line, record id, field, value and what is expected. The reference tables
+(`places.yaml`, the gazetteer; `mappings.yaml`) are optional: without them the corpus has an empty gazetteer and no
+mappings. Their references are checked once their schema passes.
 
     >>> corpus = load_corpus(Path("corpora"))
     >>> corpus.instrument("nl-wbso").name
@@ -22,8 +24,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from matcher.errors import CorpusError, UnknownIdError
-from matcher.records import REGION_CODES, Collaboration, DevCase, FundedProject, Instrument, Region, Theme
-from matcher.records.messages import describe_all
+from matcher.records import (
+    REGION_CODES,
+    Collaboration,
+    DevCase,
+    FundedProject,
+    Gazetteer,
+    Instrument,
+    Mappings,
+    Region,
+    Theme,
+)
+from matcher.records.messages import describe, describe_all
 
 M = TypeVar("M", bound=BaseModel)
 # libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
@@ -40,6 +52,8 @@ class Corpus:
     collaborations: tuple[Collaboration, ...]
     hash: str
     projects: tuple[FundedProject, ...] = ()  # funded projects from `matcher import operations`, as evidence
+    places: Gazetteer = field(default_factory=Gazetteer)  # places.yaml
+    mappings: Mappings = field(default_factory=Mappings)  # mappings.yaml
     _by_id: dict[str, Instrument] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +74,15 @@ class Corpus:
 
 def _read_yaml(path: Path) -> tuple[Any, list[int]]:
     """Parse a YAML file; return the data and the 1-based line of each top-level list item."""
+    data, node = _read_tree(path)
+    lines: list[int] = []
+    if isinstance(node, yaml.SequenceNode):
+        lines = [item.start_mark.line + 1 for item in node.value]
+    return data, lines
+
+
+def _read_tree(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file; return the data and its node tree (which knows the line of every key and item)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -74,10 +97,24 @@ def _read_yaml(path: Path) -> tuple[Any, list[int]]:
         raise CorpusError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
     finally:
         loader.dispose()
-    lines: list[int] = []
-    if isinstance(node, yaml.SequenceNode):
-        lines = [item.start_mark.line + 1 for item in node.value]
-    return data, lines
+    return data, node
+
+
+def _line(node: yaml.Node | None, loc: Sequence[str | int]) -> int:
+    """1-based line of the key or item at `loc` (a path of keys and indexes), or of the deepest one found on it."""
+    line = node.start_mark.line + 1 if node is not None else 0
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(step)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def _parse_list(path: Path, items: Any, lines: Sequence[int], model: type[M], problems: list[str]) -> list[M]:
@@ -135,6 +172,9 @@ def instrument_files(root: Path) -> list[Path]:
 
 
 PROJECTS_FILE = "projects.jsonl"
+PLACES_FILE, MAPPINGS_FILE = "places.yaml", "mappings.yaml"
+# Country parts of the region codes ("BE" of "BE-VLG"): the keys country words may have in places.yaml.
+COUNTRIES = tuple(dict.fromkeys(code.split("-")[0] for code in REGION_CODES if "-" in code))
 
 
 def extra_files(folders: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -172,6 +212,70 @@ def _parse_jsonl(path: Path, model: type[M], problems: list[str]) -> list[M]:
                 pass
             problems.extend(f"{path}:{n}: record (id {rid}): {msg}" for msg in describe_all(exc))
     return records
+
+
+def _load_table(path: Path, model: type[M], problems: list[str]) -> tuple[M, yaml.Node | None]:
+    """A reference file (one mapping of sections) as one record; an empty one when the file is absent or invalid."""
+    if not path.is_file():
+        return model(), None
+    data, node = _read_tree(path)
+    try:
+        return model.model_validate({} if data is None else data), node
+    except ValidationError as exc:
+        for err in exc.errors():
+            line = _line(node, err["loc"])
+            problems.append(f"{path}:{line}: {describe(err)}")
+        return model(), node
+
+
+def _check_ref(
+    path: Path,
+    node: yaml.Node | None,
+    loc: tuple[str | int, ...],
+    value: str,
+    known: Iterable[str],
+    expected: str,
+    problems: list[str],
+) -> None:
+    if value not in known:
+        where = f"{path}:{_line(node, loc)}: field '{'.'.join(map(str, loc))}'"
+        problems.append(f"{where}: value {value!r} does not exist; expected {expected}")
+
+
+def _check_places(path: Path, node: yaml.Node | None, places: Gazetteer, problems: list[str]) -> None:
+    for section in ("regions", "compounds"):
+        for code in getattr(places, section):
+            _check_ref(path, node, (section, code), code, REGION_CODES, "a region code such as NL-GE", problems)
+    for country in places.countries:
+        expected = f"a country of the region codes ({', '.join(COUNTRIES)})"
+        _check_ref(path, node, ("countries", country), country, COUNTRIES, expected, problems)
+
+
+def _check_mappings(
+    path: Path,
+    node: yaml.Node | None,
+    mappings: Mappings,
+    theme_ids: Sequence[str],
+    instruments: dict[str, Instrument],
+    problems: list[str],
+) -> None:
+    expected = "an id from themes.yaml"
+    for name, programme in mappings.ft_programmes.items():
+        if programme.theme is not None:
+            _check_ref(path, node, ("ft_programmes", name, "theme"), programme.theme, theme_ids, expected, problems)
+    for code, part in mappings.h2020_parts.items():
+        for n, theme in enumerate(part.themes):
+            _check_ref(path, node, ("h2020_parts", code, "themes", n), theme, theme_ids, expected, problems)
+    for fund, ids in mappings.fund_routing.items():
+        for n, instrument_id in enumerate(ids):
+            loc = ("fund_routing", fund, n)
+            _check_ref(path, node, loc, instrument_id, instruments, "an instrument id", problems)
+            if instrument_id in instruments and fund not in instruments[instrument_id].funds:
+                where = f"{path}:{_line(node, loc)}: field 'fund_routing.{fund}.{n}'"
+                problems.append(
+                    f"{where}: value {instrument_id!r} is not paid from {fund}; expected an instrument whose "
+                    f"`funds` list {fund}"
+                )
 
 
 def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: Sequence[Path] = ()) -> Corpus:
@@ -229,11 +333,25 @@ def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: 
         _duplicates(seen_projects, ((p.id, path) for p in parsed_projects), problems)
         projects.extend(parsed_projects)
 
+    places_path, mappings_path = root / PLACES_FILE, root / MAPPINGS_FILE
+    places, node = _load_table(places_path, Gazetteer, problems)
+    _check_places(places_path, node, places, problems)
+    mappings, node = _load_table(mappings_path, Mappings, problems)
+    _check_mappings(mappings_path, node, mappings, theme_ids, {i.id: i for i in instruments}, problems)
+
     if problems:
         raise CorpusError(f"{len(problems)} problem(s) in the corpora:\n" + "\n".join(problems))
-    files = [theme_path, region_path, *inst_paths, *project_paths]
+    tables = [path for path in (places_path, mappings_path) if path.is_file()]
+    files = [theme_path, region_path, *inst_paths, *project_paths, *tables]
     return Corpus(
-        tuple(themes), tuple(instruments), tuple(regions), tuple(collaborations), _hash_files(files), tuple(projects)
+        tuple(themes),
+        tuple(instruments),
+        tuple(regions),
+        tuple(collaborations),
+        _hash_files(files),
+        tuple(projects),
+        places,
+        mappings,
     )
 
 

@@ -7,11 +7,12 @@ Reads a folder in the format of the CORDIS H2020 extract (e.g. ``../shared/data/
   ``share_of_NL_projects``: of all H2020 projects with a Dutch participant, how many include that country.
 - ``h2020_participations.csv.gz`` (``rcn``, ``country``, ...) with ``h2020_programme_parts.csv.gz`` (``rcn``,
   ``programme_part``) (optional, both or neither): the same shares per programme part, so a health proposal gets
-  the co-participation of Dutch Health (SC1) projects rather than that of all projects.
+  the co-participation of Dutch Health (SC1) projects rather than that of all projects. Which part covers which
+  themes is reference data of the corpus (`h2020_parts` in corpora/mappings.yaml), passed in as a value.
 
-    >>> prior = load_h2020(Path("../shared/data/h2020-participations"))
+    >>> prior = load_h2020(Path("../shared/data/h2020-participations"), corpus.mappings.h2020_parts)
     >>> prior.share("DE", ["health-medtech"])
-    CountryShare(country='DE', share=0.73..., projects=452, basis='SC1')
+    CountryShare(country='DE', share=0.73..., projects=452, basis='SC1', basis_name='Health')
 """
 
 from __future__ import annotations
@@ -20,38 +21,17 @@ import csv
 import gzip
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from matcher.errors import CorpusError
+from matcher.records import H2020Part
 
 NL_COUNTRIES = "nl_partner_countries_h2020.csv"
 PARTICIPATIONS = "h2020_participations.csv.gz"
 PROGRAMME_PARTS = "h2020_programme_parts.csv.gz"
 ALL = "H2020"
-# Programme parts whose subject matches one of our themes. Excellent science (ERC, MSCA, FET, RI) and the
-# horizontal parts have no theme: proposals on other themes use the share over all Dutch projects.
-PART_THEMES: dict[str, tuple[str, ...]] = {
-    "SC1": ("health-medtech",),  # Health, demographic change and wellbeing
-    "SC2": ("agrifood", "horticulture", "maritime"),  # Food security, sustainable agriculture, marine, bioeconomy
-    "SC3": ("energy",),  # Secure, clean and efficient energy
-    "SC4": ("mobility",),  # Smart, green and integrated transport
-    "SC5": ("circular-economy", "climate-water"),  # Climate action, environment, resource efficiency, raw materials
-    "SC6": ("social-inclusion",),  # Inclusive, innovative and reflective societies
-    "LEIT": ("ai-key-technologies", "digitalisation", "industry-manufacturing"),  # Industrial technologies, ICT
-    "Innovation in SMEs": ("sme-innovation",),
-}
-PART_NAMES = {
-    "SC1": "Health",
-    "SC2": "Food and bioeconomy",
-    "SC3": "Energy",
-    "SC4": "Transport",
-    "SC5": "Climate and resources",
-    "SC6": "Inclusive societies",
-    "LEIT": "Industrial technologies",
-    "Innovation in SMEs": "SME innovation",
-}
 MIN_PROJECTS = 50  # a programme part with fewer Dutch projects is too small to say more than the overall share
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _RCN = re.compile(r"^[0-9]+$")
@@ -65,25 +45,27 @@ class CountryShare:
     share: float
     projects: int
     basis: str = ALL
+    basis_name: str = ALL  # the programme part's name, as explanations show it
 
 
 @dataclass(frozen=True)
 class H2020Prior:
-    """Country co-participation of Dutch H2020 projects: overall and per programme part."""
+    """Country co-participation of Dutch H2020 projects: overall and per programme part (`parts`: their themes)."""
 
     overall: dict[str, float]
     total: int
     by_part: dict[str, dict[str, float]] = field(default_factory=dict)
     part_totals: dict[str, int] = field(default_factory=dict)
     source: str = "CORDIS"
+    parts: Mapping[str, H2020Part] = field(default_factory=dict)
 
     def share(self, country: str, themes: Sequence[str]) -> CountryShare:
         """Share for the proposal's strongest theme that maps to a large enough programme part, else overall."""
         for theme in themes:
-            for part, part_themes in PART_THEMES.items():
-                if theme in part_themes and self.part_totals.get(part, 0) >= MIN_PROJECTS:
-                    shares = self.by_part[part]
-                    return CountryShare(country, shares.get(country, 0.0), self.part_totals[part], part)
+            for code, part in self.parts.items():
+                if theme in part.themes and self.part_totals.get(code, 0) >= MIN_PROJECTS:
+                    shares = self.by_part[code]
+                    return CountryShare(country, shares.get(country, 0.0), self.part_totals[code], code, part.name)
         return CountryShare(country, self.overall.get(country, 0.0), self.total)
 
     def relative(self, found: CountryShare) -> float:
@@ -169,12 +151,12 @@ def _read_parts(folder: Path) -> tuple[dict[str, dict[str, float]], dict[str, in
     return by_part, {part: len(projects) for part, projects in dutch.items()}
 
 
-def load_h2020(folder: Path) -> H2020Prior:
-    """Read and check the folder; per-part shares only when both .gz files are there."""
+def load_h2020(folder: Path, parts: Mapping[str, H2020Part]) -> H2020Prior:
+    """Read and check the folder; per-part shares only when both .gz files are there and `parts` names themes."""
     if not folder.is_dir():
         raise CorpusError(f"{folder}: H2020 folder not found (--h2020 / MATCHER_H2020)")
     overall, total = _read_countries(folder / NL_COUNTRIES)
     if (folder / PARTICIPATIONS).exists() or (folder / PROGRAMME_PARTS).exists():
         by_part, part_totals = _read_parts(folder)
-        return H2020Prior(overall, total, by_part, part_totals)
-    return H2020Prior(overall, total)
+        return H2020Prior(overall, total, by_part, part_totals, parts=parts)
+    return H2020Prior(overall, total, parts=parts)

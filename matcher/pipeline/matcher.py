@@ -107,7 +107,13 @@ class Matcher:
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors, embeddings.reference)
         self.partners = PartnerFinder(
-            corpus.regions, corpus.collaborations, embeddings.region_passages, embeddings.region_vectors, h2020
+            corpus.regions,
+            corpus.collaborations,
+            embeddings.region_passages,
+            embeddings.region_vectors,
+            h2020,
+            places=corpus.places,
+            instruments=corpus.instruments,
         )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
         # Instruments with no Dutch text: an English summary and no Dutch one (see `cross_lingual`).

@@ -12,6 +12,7 @@ Each candidate region (provinces and neighbour regions, never the applicant's ow
 
 Without a region, the applicant's region is read from the opening of the text ("Transportbedrijf in Assen met ...",
 "A nature organisation in Zeeland wants ...") when that names exactly one region before any partner is mentioned.
+Places are found with the corpus's gazetteer (corpora/places.yaml), given to `PartnerFinder` as `places`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matcher.io.h2020 import ALL, PART_NAMES, CountryShare, H2020Prior
-from matcher.records import Collaboration, PartnerRegion, Reason, Region
+from matcher.io.h2020 import ALL, CountryShare, H2020Prior
+from matcher.records import PROVINCES, Collaboration, Gazetteer, Instrument, PartnerRegion, Reason, Region
+from matcher.rules.availability import covers
 from matcher.text.language import clip, reason
 from matcher.text.passages import SUMMARY, Passage
 from matcher.text.places import mentioned_regions
@@ -61,8 +63,14 @@ AREAS: dict[str, str] = {
 _AREA = re.compile(r"\b(" + "|".join(map(re.escape, AREAS)) + r")\b")
 # Where the applicant presents itself ends at the first sentence end or the first mention of others.
 _OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
-# Programmes that cover the whole country say little about a pair of regions; cross-border ones say a lot.
-WIDE_PROGRAMMES = frozenset({"eu-interreg-north-sea", "eu-interreg-nwe", "eu-interreg-europe"})
+
+
+def wide_programmes(instruments: Sequence[Instrument]) -> frozenset[str]:
+    """Ids of the instruments that cover every province: shared, they say little about a pair of regions.
+
+    Cross-border programmes (Interreg Vlaanderen-Nederland) say a lot; North Sea, NWE and Europe cover the country.
+    """
+    return frozenset(i.id for i in instruments if all(covers(i.regions, p) for p in PROVINCES))
 
 
 def theme_overlap(prop_themes: Sequence[str], region_themes: Sequence[str]) -> float:
@@ -86,20 +94,23 @@ def named_areas(text: str) -> set[str]:
     return {AREAS[m] for m in _AREA.findall(fold(text))}
 
 
-def applicant_region(text: str) -> str | None:
+def applicant_region(text: str, places: Gazetteer) -> str | None:
     """The one region the opening of the text places the applicant in, if it names exactly one.
 
-    >>> applicant_region("Transportbedrijf in Assen met 45 trucks")
+    >>> applicant_region("Transportbedrijf in Assen met 45 trucks", corpus.places)
     'NL-DR'
     """
     folded = fold(text)
     end = _OPENING_END.search(folded)
-    found = mentioned_regions(folded[: end.start()] if end else folded)
+    found = mentioned_regions(folded[: end.start()] if end else folded, places)
     return found.pop() if len(found) == 1 else None
 
 
 class PartnerFinder:
-    """Ranks partner regions; region passages, their vectors and programme sets are prepared once."""
+    """Ranks partner regions; region passages, their vectors and programme sets are prepared once.
+
+    `places` is the gazetteer that finds regions in a text; `instruments` tell which programmes cover the country.
+    """
 
     def __init__(
         self,
@@ -108,8 +119,13 @@ class PartnerFinder:
         passages: Sequence[Passage],
         vectors: np.ndarray,
         prior: H2020Prior | None = None,
+        *,
+        places: Gazetteer,
+        instruments: Sequence[Instrument],
     ) -> None:
         self.prior = prior
+        self.places = places
+        self.wide = wide_programmes(instruments)
         self.regions = tuple(r for r in regions if any(p.owner == r.code for p in passages))
         self.collaborations = tuple(collaborations)
         codes = [r.code for r in self.regions]
@@ -123,7 +139,7 @@ class PartnerFinder:
     def _shared_programmes(self, own: Region | None, reg: Region) -> list[str]:
         if own is None:
             return []
-        return sorted((set(own.interreg_programmes) & set(reg.interreg_programmes)) - WIDE_PROGRAMMES)
+        return sorted((set(own.interreg_programmes) & set(reg.interreg_programmes)) - self.wide)
 
     def _abroad(self, reg: Region, prop_themes: Sequence[str]) -> CountryShare | None:
         """The H2020 share of the region's country, for regions outside the Netherlands when a prior is given."""
@@ -141,8 +157,8 @@ class PartnerFinder:
     ) -> list[PartnerRegion]:
         if not self.regions:
             return []
-        own_region = own_region or applicant_region(text)
-        named_regions = mentioned_regions(text)
+        own_region = own_region or applicant_region(text, self.places)
+        named_regions = mentioned_regions(text, self.places)
         areas = named_areas(text)
         across = bool(_ACROSS.search(fold(text)))
         sims = self.vectors @ prop_vector
@@ -224,5 +240,5 @@ def h2020_reason(found: CountryShare, source: str) -> Reason:
     share = {"share": found.share, "projects": found.projects, "country": found.country, "source": source}
     if found.basis == ALL:
         return reason("partner.h2020", **share)
-    part = f"{PART_NAMES.get(found.basis, found.basis)} ({found.basis})"
+    part = f"{found.basis_name} ({found.basis})"
     return reason("partner.h2020_part", part=part, **share)

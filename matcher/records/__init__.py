@@ -1,7 +1,7 @@
 """Layer 0, records: the typed values passed between every other layer, and nothing else (no I/O, no logic).
 
-- `corpus`: what the corpora hold (`Instrument`, `Theme`, `Region`, `Collaboration`, `FundedProject`) and the codes
-  they use (region codes, applicant types, levels);
+- `corpus`: what the corpora hold (`Instrument`, `Theme`, `Region`, `Collaboration`, `FundedProject`), their
+  reference tables (`Gazetteer`, `Mappings`) and the codes they use (region codes, applicant types, levels);
 - `proposal`: what an applicant brings (`Proposal`) and a labelled case (`DevCase`);
 - `results`: what the engine answers (`MatchResult`, `Match`, `CriterionCheck`, `PartnerRegion`, `SimilarProject`).
 
@@ -22,13 +22,18 @@ from matcher.records.corpus import (
     CheckStatus,
     Collaboration,
     Eligibility,
+    FtProgramme,
     Fund,
     FundedProject,
+    Gazetteer,
+    H2020Part,
     Instrument,
     InstrumentType,
     Level,
+    Mappings,
     Region,
     RegionCode,
+    RegionPlaces,
     Source,
     Status,
     Theme,
@@ -59,11 +64,15 @@ __all__ = [
     "CriterionCheck",
     "DevCase",
     "Eligibility",
+    "FtProgramme",
     "Fund",
     "FundedProject",
+    "Gazetteer",
+    "H2020Part",
     "Instrument",
     "InstrumentType",
     "Level",
+    "Mappings",
     "Match",
     "MatchResult",
     "PartnerRegion",
@@ -71,6 +80,7 @@ __all__ = [
     "Reason",
     "Region",
     "RegionCode",
+    "RegionPlaces",
     "SimilarProject",
     "Source",
     "Status",

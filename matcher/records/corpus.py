@@ -1,4 +1,5 @@
-"""Corpus records: themes, instruments, regions, collaborations and funded projects, plus the codes they use.
+"""Corpus records: themes, instruments, regions, collaborations, funded projects and the reference tables (gazetteer,
+mappings), plus the codes they use.
 
 Corpus records reject unknown fields so a typo in a YAML file is reported instead of silently ignored.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 PROVINCES: dict[str, str] = {
     "NL-GR": "Groningen",
@@ -60,6 +61,7 @@ def _known_region(value: str) -> str:
 RegionCode = Annotated[str, AfterValidator(_known_region)]
 ID_PATTERN = r"^(eu|nl|prov|rom)-[a-z0-9]+(-[a-z0-9]+)*$"
 MAX_TEXT_CHARS = 20_000
+Word = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Record(BaseModel):
@@ -175,3 +177,52 @@ class FundedProject(_Record):
     @property
     def year(self) -> int | None:
         return self.start_date.year if self.start_date else (self.end_date.year if self.end_date else None)
+
+
+class RegionPlaces(_Record):
+    """Words that place a text in one region: names of the region and its parts, adjectives, main cities and towns."""
+
+    names: tuple[Word, ...] = ()
+    adjectives: tuple[Word, ...] = ()
+    cities: tuple[Word, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (*self.names, *self.adjectives, *self.cities)
+
+
+class Gazetteer(_Record):
+    """corpora/places.yaml: words per region code, country words per country, and compound place names.
+
+    `compounds` maps a region code to names that contain another region's name but lie in this region
+    (Zeeuws-Vlaanderen is in Zeeland). Codes are checked against the region codes when the corpus is loaded.
+    """
+
+    regions: dict[str, RegionPlaces] = Field(default_factory=dict)
+    countries: dict[str, tuple[Word, ...]] = Field(default_factory=dict)
+    compounds: dict[str, tuple[Word, ...]] = Field(default_factory=dict)
+
+
+class FtProgramme(_Record):
+    """What a Funding & Tenders programme says about its topics: a theme of ours, the structural-fund families."""
+
+    theme: str | None = None
+    funds: tuple[Fund, ...] = ()
+
+
+class H2020Part(_Record):
+    """A Horizon 2020 programme part whose subject matches themes of ours."""
+
+    name: str = Field(min_length=1)
+    themes: tuple[str, ...] = Field(min_length=1)
+
+
+class Mappings(_Record):
+    """corpora/mappings.yaml: outside classifications mapped onto ours, and the instruments of benchmarks.
+
+    Theme and instrument ids are checked against the corpus when it is loaded.
+    """
+
+    ft_programmes: dict[str, FtProgramme] = Field(default_factory=dict)
+    h2020_parts: dict[str, H2020Part] = Field(default_factory=dict)
+    fund_routing: dict[Fund, tuple[str, ...]] = Field(default_factory=dict)  # instrument ids per fund family

@@ -1,84 +1,72 @@
-"""Which regions a text names: provinces, neighbour regions, their adjectives and main cities (a small gazetteer).
+"""Which regions a text names, by a gazetteer (corpora/places.yaml): region names, adjectives, cities, countries.
 
->>> sorted(mentioned_regions("Drie Zeeuwse bedrijven werken samen met een partner uit Aken"))
+>>> places = load_corpus(Path("corpora")).places
+>>> sorted(mentioned_regions("Drie Zeeuwse bedrijven werken samen met een partner uit Aken", places))
 ['DE-NW', 'NL-ZE']
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from matcher.records import REGION_CODES
+from matcher.records import Gazetteer
 from matcher.text.themes import fold
 
-# Names, adjectives and main cities by which applicants place themselves or their partners.
-GAZETTEER: dict[str, tuple[str, ...]] = {
-    "NL-GR": ("groningen", "groninger", "groningse", "eemshaven", "delfzijl", "eemsdelta", "appingedam"),
-    "NL-FR": ("fryslan", "friesland", "friese", "leeuwarden", "harlingen", "sneek", "heerenveen", "drachten"),
-    "NL-DR": ("drenthe", "drentse", "assen", "emmen", "hoogeveen", "meppel"),
-    "NL-OV": ("overijssel", "overijsselse", "twente", "twentse", "zwolle", "enschede", "hengelo", "deventer", "almelo"),
-    "NL-FL": ("flevoland", "flevolandse", "almere", "lelystad", "dronten", "emmeloord"),
-    "NL-GE": (
-        "gelderland",
-        "gelderse",
-        "arnhem",
-        "nijmegen",
-        "wageningen",
-        "apeldoorn",
-        "ede",
-        "foodvalley",
-        "achterhoek",
-    ),
-    "NL-UT": ("provincie utrecht", "utrechtse", "amersfoort", "veenendaal", "nieuwegein"),
-    "NL-NH": (
-        "noord-holland",
-        "noord-hollandse",
-        "amsterdam",
-        "haarlem",
-        "den helder",
-        "alkmaar",
-        "zaandam",
-        "hilversum",
-    ),
-    "NL-ZH": ("zuid-holland", "zuid-hollandse", "rotterdam", "den haag", "delft", "dordrecht", "westland", "naaldwijk"),
-    "NL-ZE": ("zeeland", "zeeuwse", "zeeuws", "middelburg", "vlissingen", "terneuzen"),
-    "NL-NB": ("noord-brabant", "brabant", "brabantse", "eindhoven", "tilburg", "breda", "den bosch", "helmond", "oss"),
-    "NL-LI": ("limburg", "limburgse", "maastricht", "venlo", "heerlen", "sittard", "geleen", "roermond"),
-    "BE-VLG": ("vlaanderen", "vlaams", "vlaamse", "flanders", "flemish", "antwerpen", "gent", "leuven"),
-    "BE-WAL": ("wallonie", "waals", "waalse", "wallonia", "walloon", "luik", "liege"),
-    "DE-NW": (
-        "nordrhein-westfalen",
-        "nordrhein",
-        "noordrijn-westfalen",
-        "nrw",
-        "aken",
-        "aachen",
-        "keulen",
-        "dusseldorf",
-    ),
-    "DE-NI": ("niedersachsen", "nedersaksen", "lower saxony", "oldenburg", "emden", "osnabruck"),
-}
-# Dutch places whose names contain a Belgian region's name: read as the Dutch province before matching.
-DUTCH_COMPOUNDS = re.compile(r"\bzeeuws[- ]vla(anderen|amse|ams)\b")
-# Country words name every region of that country.
-COUNTRIES: dict[str, tuple[str, ...]] = {
-    "BE": ("belgie", "belgische", "belgium", "belgian"),
-    "DE": ("duitsland", "duitse", "duits", "germany", "german"),
-}
+
+@dataclass(frozen=True)
+class _Compiled:
+    regions: dict[str, re.Pattern[str]]  # per region code: any of its words or its country's words
+    compounds: dict[str, re.Pattern[str]]  # per region code: compound names read as that region only
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> dict[str, re.Pattern[str]]:
-    out = {}
-    for code, words in GAZETTEER.items():
-        names = {fold(REGION_CODES[code]), *words}
-        names |= set(COUNTRIES.get(code[:2], ()))
-        out[code] = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
-    return out
+# Patterns per gazetteer object, compiled on first use. Records holding dicts are unhashable, so the cache is keyed
+# by id and the entry dropped when the gazetteer is.
+_COMPILED: dict[int, _Compiled] = {}
 
 
-def mentioned_regions(text: str) -> set[str]:
-    """Region codes the text names (Utrecht city and province share a name, so plain 'utrecht' counts too)."""
-    folded = DUTCH_COMPOUNDS.sub("zeeland", fold(text))
-    return {code for code, pattern in _patterns().items() if pattern.search(folded)}
+def _alternation(words: Iterable[str]) -> str:
+    # Longest first, so "noord-holland" wins over a shorter word at the same place.
+    return r"\b(" + "|".join(sorted(sorted(set(words)), key=len, reverse=True)) + r")\b"
+
+
+def _compile(places: Gazetteer) -> _Compiled:
+    regions = {}
+    for code, entry in places.regions.items():
+        words = (*entry.words, *places.countries.get(code.split("-")[0], ()))
+        regions[code] = re.compile(_alternation(re.escape(fold(w)) for w in words))
+    compounds = {
+        code: re.compile(_alternation("[- ]".join(map(re.escape, re.split(r"[- ]", fold(w)))) for w in words))
+        for code, words in places.compounds.items()
+    }
+    return _Compiled(regions, compounds)
+
+
+def _compiled(places: Gazetteer) -> _Compiled:
+    key = id(places)
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = _compile(places)
+        weakref.finalize(places, _COMPILED.pop, key, None)
+    return found
+
+
+def mentioned_regions(text: str, places: Gazetteer) -> set[str]:
+    """Region codes the text names by a word of the gazetteer; a compound name counts for its own region only."""
+    compiled = _compiled(places)
+    folded = fold(text)
+    found = set()
+    for code, pattern in compiled.compounds.items():
+        folded, hits = pattern.subn(" ", folded)
+        if hits:
+            found.add(code)
+    return found | {code for code, pattern in compiled.regions.items() if pattern.search(folded)}
+
+
+def place_words(places: Gazetteer) -> frozenset[str]:
+    """The single words of the gazetteer's region entries, folded: 'Den Helder' -> 'den', 'helder'."""
+    return frozenset(
+        w for entry in places.regions.values() for name in entry.words for w in re.split(r"[\s-]+", fold(name))
+    )

@@ -6,14 +6,15 @@
 Bad records are skipped and reported with file, line and reason (`ImportReport`), or stop the import
 (`strict=True`). Output files are written whole or not at all. Load a folder with `--extra DIR` or `MATCHER_EXTRA`.
 
-    >>> instruments, report = import_ft_topics(Path("topics.jsonl"), as_of=dt.date(2026, 8, 1))
+    >>> programmes = corpus.mappings.ft_programmes
+    >>> instruments, report = import_ft_topics(Path("topics.jsonl"), dt.date(2026, 8, 1), programmes=programmes)
     >>> write_instruments(Path("imported") / TOPICS_FILE, instruments)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -24,7 +25,7 @@ from matcher.io.corpus import PROJECTS_FILE
 from matcher.io.importers.ft_topics import import_ft_topics
 from matcher.io.importers.import_report import ImportReport, Problem
 from matcher.io.importers.operations import import_operations
-from matcher.records import FundedProject, Instrument, Theme
+from matcher.records import FtProgramme, FundedProject, Gazetteer, Instrument, Theme
 
 TOPICS_FILE = "ft-topics.yaml"
 
@@ -57,20 +58,26 @@ def write_projects(path: Path, projects: Sequence[FundedProject]) -> None:
 
 
 def import_ft_topics_to(
-    path: Path, out: Path, as_of: dt.date, strict: bool = False, themes: Sequence[Theme] = ()
+    path: Path,
+    out: Path,
+    as_of: dt.date,
+    strict: bool = False,
+    themes: Sequence[Theme] = (),
+    *,
+    programmes: Mapping[str, FtProgramme],
 ) -> tuple[Path, ImportReport]:
     """Import a topics export into `out/ft-topics.yaml` (whole or not at all); raise InputError when none is good."""
-    instruments, report = import_ft_topics(path, as_of, strict, themes)
+    instruments, report = import_ft_topics(path, as_of, strict, themes, programmes=programmes)
     target = _target(out, TOPICS_FILE, report)
     write_instruments(target, instruments)
     return target, report
 
 
 def import_operations_to(
-    path: Path, out: Path, strict: bool = False, encoding: str = "utf-8"
+    path: Path, out: Path, strict: bool = False, encoding: str = "utf-8", *, places: Gazetteer
 ) -> tuple[Path, ImportReport]:
     """Import a list of operations into `out/projects.jsonl` (whole or not at all); InputError when none is good."""
-    projects, report = import_operations(path, strict, encoding)
+    projects, report = import_operations(path, strict, encoding, places=places)
     target = _target(out, PROJECTS_FILE, report)
     write_projects(target, projects)
     return target, report

@@ -5,10 +5,13 @@ action, deadline (`closes`), budget range per grant, expected grants, a summary 
 objectives) and criteria from the topic conditions, all cleaned of HTML and mojibake. The status follows from the
 deadline and the portal's call status at the `as_of` date: a passed deadline is `closed`, a forthcoming call
 `expected`, otherwise `open`. Themes come from keyword hits of the taxonomy (title counts more) plus the
-programme's theme; applicant types are not restricted (topics are open to legal entities of any type unless the
-conditions, kept as criteria, say otherwise).
+programme's theme, and `funds` from the programme's structural-fund family (both from `ft_programmes` in
+corpora/mappings.yaml, passed in as `programmes`); applicant types are not restricted (topics are open to legal
+entities of any type unless the conditions, kept as criteria, say otherwise).
 
-    >>> instruments, report = import_ft_topics(Path("topics.jsonl"), as_of=dt.date(2026, 8, 1), themes=corpus.themes)
+    >>> instruments, report = import_ft_topics(
+    ...     Path("topics.jsonl"), dt.date(2026, 8, 1), themes=corpus.themes, programmes=corpus.mappings.ft_programmes
+    ... )
     >>> print(report.summary())
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from pydantic import ValidationError
 from matcher.errors import InputError
 from matcher.io.importers.clean import clean_text, clip_sentences
 from matcher.io.importers.import_report import DUPLICATE, ENCODING, INVALID, MALFORMED, MISSING, ImportReport
-from matcher.records import APPLICANT_TYPES, Instrument, Theme
+from matcher.records import APPLICANT_TYPES, FtProgramme, Instrument, Theme
 from matcher.records.messages import describe
 from matcher.text.themes import ThemeTagger
 
@@ -37,27 +40,6 @@ CRITERION_CHARS = 300
 MAX_THEMES = 4
 ADMINISTRATOR = "Europese Commissie (Funding & Tenders-portaal)"
 NO_CONDITIONS = "Voorwaarden: zie de topicpagina op het Funding & Tenders-portaal."
-# Theme of the programme, added after the keyword themes (ids of the bundled taxonomy; absent ids are skipped).
-PROGRAMME_THEMES = {
-    "Horizon Europe": "research",
-    "Euratom": "energy",
-    "LIFE": "climate-water",
-    "Digital Europe": "digitalisation",
-    "Connecting Europe Facility": "infrastructure",
-    "Renewable Energy FM": "energy",
-    "European Defence Fund": "industry-manufacturing",
-    "RFCS": "industry-manufacturing",
-    "Interregional Innovation": "sme-innovation",
-    "Single Market Programme": "sme-innovation",
-    "ESF+": "human-capital",
-    "Erasmus+": "human-capital",
-    "CERV": "social-inclusion",
-    "Justice": "social-inclusion",
-    "EU External Action - Prospect (RELEX-PROSPECT)": "social-inclusion",
-    "EMFAF": "maritime",
-}
-# Structural-fund family of a programme, for funded projects as evidence.
-PROGRAMME_FUNDS: dict[str, tuple[str, ...]] = {"ESF+": ("ESF",), "Interregional Innovation": ("EFRO",)}
 # Numbered sections of the conditions text that state eligibility (evaluation and legal set-up are left out).
 _SECTION = re.compile(r"(?<![\d/,])(\d{1,2})([a-c]?)\.\s*(?=[A-Z])")
 _HEADINGS = re.compile(
@@ -128,9 +110,10 @@ def _status(deadline: dt.date, call_status: str, as_of: dt.date) -> str:
 
 
 class _Themes:
-    def __init__(self, themes: Sequence[Theme]) -> None:
+    def __init__(self, themes: Sequence[Theme], programmes: Mapping[str, FtProgramme]) -> None:
         self.ids = [t.id for t in themes]
         self.tagger = ThemeTagger(themes, np.zeros((len(themes), 1), dtype=np.float32)) if themes else None
+        self.programmes = programmes
 
     def __call__(self, title: str, text: str, programme: str) -> list[str]:
         chosen: list[str] = []
@@ -139,13 +122,16 @@ class _Themes:
             if hits.max() > 0:
                 order = np.argsort(-hits, kind="stable")
                 chosen = [self.ids[i] for i in order[:MAX_THEMES] if hits[i] >= hits.max() / 3]
-        fallback = PROGRAMME_THEMES.get(programme)
+        # The programme's theme comes after the keyword themes; skipped when the taxonomy in use lacks it.
+        fallback = self.programmes[programme].theme if programme in self.programmes else None
         if fallback and fallback not in chosen and (not self.ids or fallback in self.ids):
             chosen = [*chosen[: MAX_THEMES - 1], fallback]
         return chosen
 
 
-def _instrument(topic: dict[str, Any], as_of: dt.date, themes: _Themes) -> dict[str, Any]:
+def _instrument(
+    topic: dict[str, Any], as_of: dt.date, themes: _Themes, programmes: Mapping[str, FtProgramme]
+) -> dict[str, Any]:
     """The Instrument fields of one topic; raises ValueError naming the field when a value cannot be read."""
     title = clean_text(str(topic["title"]))
     programme = clean_text(str(topic.get("programme") or ""))
@@ -186,7 +172,7 @@ def _instrument(topic: dict[str, Any], as_of: dt.date, themes: _Themes) -> dict[
         "call_id": clean_text(str(topic.get("callIdentifier") or "")) or None,
         "type_of_action": clean_text(str(topic.get("typesOfAction") or topic.get("actionType") or "")) or None,
         "expected_grants": grants,
-        "funds": list(PROGRAMME_FUNDS.get(programme, ())),
+        "funds": list(programmes[programme].funds) if programme in programmes else [],
     }
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -200,15 +186,23 @@ def _schema_problem(exc: ValidationError) -> str:
 
 
 def import_ft_topics(
-    path: Path, as_of: dt.date, strict: bool = False, themes: Sequence[Theme] = ()
+    path: Path,
+    as_of: dt.date,
+    strict: bool = False,
+    themes: Sequence[Theme] = (),
+    *,
+    programmes: Mapping[str, FtProgramme],
 ) -> tuple[list[Instrument], ImportReport]:
-    """Read a topics JSONL export; return the instruments of the good records and a report of the bad ones."""
+    """Read a topics JSONL export; return the instruments of the good records and a report of the bad ones.
+
+    `themes` is the taxonomy to tag with and `programmes` what each programme adds (`corpus.mappings.ft_programmes`).
+    """
     try:
         raw_lines = path.read_bytes().splitlines()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     report = ImportReport(path, "topics")
-    tag = _Themes(themes)
+    tag = _Themes(themes, programmes)
     out: list[Instrument] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(raw_lines, 1):
@@ -236,7 +230,7 @@ def import_ft_topics(
             )
             continue
         try:
-            inst = Instrument.model_validate(_instrument(topic, as_of, tag))
+            inst = Instrument.model_validate(_instrument(topic, as_of, tag, programmes))
         except ValueError as exc:  # pydantic's ValidationError is a ValueError too
             detail = _schema_problem(exc) if isinstance(exc, ValidationError) else str(exc)
             report.reject(n, INVALID, f"topic {topic['topicId']}: {detail}", strict)

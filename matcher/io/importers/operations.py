@@ -3,9 +3,9 @@
 Columns: `row_id`, `beneficiary`, `title_nl`, `title_en`, `fund` (EFRO or ESF), `summary`, `eu_subsidy_eur`,
 `total_cost_eur` (Dutch number format: `1.238.920` or `1.238.920,50`), `start_date`, `end_date` (`dd.mm.yyyy`
 or ISO). Each row becomes a `FundedProject`; the province is filled when the title, summary or beneficiary names
-exactly one province (or a place of the gazetteer in `matcher.text.places`).
+exactly one province (or a place of it in the gazetteer, corpora/places.yaml, passed in as `places`).
 
-    >>> projects, report = import_operations(Path("projects_dev.csv"))
+    >>> projects, report = import_operations(Path("projects_dev.csv"), places=corpus.places)
     >>> print(report.summary())
 """
 
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from matcher.errors import InputError
 from matcher.io.importers.clean import clean_text
 from matcher.io.importers.import_report import DUPLICATE, ENCODING, INVALID, MALFORMED, MISSING, ImportReport
-from matcher.records import PROVINCES, FundedProject
+from matcher.records import PROVINCES, FundedProject, Gazetteer
 from matcher.records.messages import describe
 from matcher.text.places import mentioned_regions
 
@@ -61,9 +61,9 @@ def dutch_date(value: str) -> dt.date | None:
     raise ValueError(f"{value!r} is not a date (dd.mm.yyyy)")
 
 
-def province_of(*texts: str) -> str | None:
+def province_of(places: Gazetteer, *texts: str) -> str | None:
     """The province the texts name, when they name exactly one."""
-    named = {code for text in texts for code in mentioned_regions(text) if code in PROVINCES}
+    named = {code for text in texts for code in mentioned_regions(text, places) if code in PROVINCES}
     return named.pop() if len(named) == 1 else None
 
 
@@ -83,7 +83,7 @@ def _field(values: dict[str, str], key: str, parse: Callable[[str], T]) -> T:
         raise ValueError(f"field '{key}': value {exc}") from None
 
 
-def _project(values: dict[str, str], path: Path, line: int) -> FundedProject:
+def _project(values: dict[str, str], path: Path, line: int, places: Gazetteer) -> FundedProject:
     """One row as a FundedProject; raises ValueError naming the field when a value cannot be read."""
     fund = values["fund"].strip().upper()
     if fund not in FUNDS:
@@ -97,7 +97,7 @@ def _project(values: dict[str, str], path: Path, line: int) -> FundedProject:
         title_en=clean_text(values.get("title_en") or "") or None,
         summary=summary,
         fund=FUNDS[fund],  # type: ignore[arg-type]
-        province=province_of(title, summary, beneficiary),
+        province=province_of(places, title, summary, beneficiary),
         source=f"{path.name}:{line}",
         eu_subsidy_eur=_field(values, "eu_subsidy_eur", dutch_amount),
         total_cost_eur=_field(values, "total_cost_eur", dutch_amount),
@@ -107,9 +107,12 @@ def _project(values: dict[str, str], path: Path, line: int) -> FundedProject:
 
 
 def import_operations(
-    path: Path, strict: bool = False, encoding: str = "utf-8"
+    path: Path, strict: bool = False, encoding: str = "utf-8", *, places: Gazetteer
 ) -> tuple[list[FundedProject], ImportReport]:
-    """Read a list of operations; return the projects of the good rows and a report of the bad ones."""
+    """Read a list of operations; return the projects of the good rows and a report of the bad ones.
+
+    `places` is the gazetteer that finds the province (`corpus.places`).
+    """
     try:
         text = path.read_bytes().decode(encoding, errors="surrogateescape")
     except OSError as exc:
@@ -148,7 +151,7 @@ def import_operations(
                 report.reject(line, MISSING, f"row {values['row_id'] or '?'}: field '{missing}' is empty", strict)
                 continue
             try:
-                project = _project(values, path, line)
+                project = _project(values, path, line, places)
             except ValidationError as exc:
                 report.reject(line, INVALID, f"row {values['row_id']}: {describe(exc.errors()[0])}", strict)
                 continue
