@@ -8,7 +8,7 @@ import pytest
 from matcher import HashingEncoder, Settings, load_corpus
 from matcher.errors import CorpusError, InputError
 from matcher.retrieval.artefacts import is_current, load_or_build, read_manifest
-from matcher.retrieval.index import IndexSpec, VectorIndex, normalise
+from matcher.retrieval.index import NOT_SIMILAR, IndexSpec, VectorIndex, normalise
 
 from .conftest import write_corpus
 
@@ -131,6 +131,38 @@ def test_hnsw_similarity_matrix_is_exact(clustered: tuple[np.ndarray, np.ndarray
     data, queries = clustered
     hnsw = VectorIndex.build(data, [str(n) for n in range(len(data))], IndexSpec.parse("hnsw:min=1"))
     np.testing.assert_allclose(hnsw.similarity_matrix(queries), normalise(queries) @ normalise(data).T, atol=1e-5)
+
+
+def test_candidate_matrix_of_an_exact_index_is_the_similarity_matrix(vectors: np.ndarray) -> None:
+    index = VectorIndex.build(vectors, [str(n // 5) for n in range(50)])
+    np.testing.assert_array_equal(index.candidate_matrix(vectors[:3]), index.similarity_matrix(vectors[:3]))
+
+
+@pytest.mark.parametrize("ef", [1, 8, 40])
+def test_hnsw_candidate_matrix_scores_every_vector_of_the_ids_found(
+    clustered: tuple[np.ndarray, np.ndarray], ef: int
+) -> None:
+    """Ids own 3 vectors each: the `ef` nearest vectors name ids, and all vectors of those ids are scored exactly."""
+    data, queries = clustered
+    ids = [f"i{n // 3}" for n in range(len(data))]
+    hnsw = VectorIndex.build(data, ids, IndexSpec.parse(f"hnsw:M=16,ef={ef},min=1"))
+    got = hnsw.candidate_matrix(queries)
+    exact = normalise(queries) @ normalise(data).T
+    found, _ = hnsw.search(queries, ef)
+    for row in range(len(queries)):
+        wanted = np.array([i for i, owner in enumerate(ids) if owner in set(found[row])])
+        assert 3 <= len(wanted) <= 3 * ef and len(wanted) % 3 == 0
+        np.testing.assert_array_equal(np.flatnonzero(got[row] != NOT_SIMILAR), wanted)
+        np.testing.assert_allclose(got[row, wanted], exact[row, wanted], atol=1e-5)
+    assert int(np.argmax(got[0])) == int(np.argmax(exact[0]))  # query 0 is a stored vector plus noise
+
+
+def test_tune_sets_the_number_of_candidates(clustered: tuple[np.ndarray, np.ndarray]) -> None:
+    data, queries = clustered
+    hnsw = VectorIndex.build(data, [str(n) for n in range(len(data))], IndexSpec.parse("hnsw:M=16,ef=64,min=1"))
+    assert ((hnsw.candidate_matrix(queries) != NOT_SIMILAR).sum(axis=1) == 64).all()
+    hnsw.tune(ef_search=2)
+    assert ((hnsw.candidate_matrix(queries) != NOT_SIMILAR).sum(axis=1) == 2).all()
 
 
 def test_hnsw_save_and_load_keep_kind_and_parameters(tmp_path: Path, clustered: tuple[np.ndarray, np.ndarray]) -> None:

@@ -143,7 +143,7 @@ class Matcher:
 
     def score(self, texts: Sequence[str], mode: Mode = "hybrid", vectors: np.ndarray | None = None) -> Scores:
         vecs = self.encode(texts) if vectors is None else vectors
-        passage = self.embeddings.index.similarity_matrix(vecs)
+        passage = self.embeddings.index.candidate_matrix(vecs)  # HNSW: only candidates scored, the rest -1
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
         themes = [self.tagger.tag(t, v) for t, v in zip(texts, vecs, strict=True)]
         languages = [guess_language(t) for t in texts]

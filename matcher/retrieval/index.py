@@ -12,13 +12,26 @@ Two kinds, chosen with an `IndexSpec` (setting `MATCHER_INDEX`, parsed by `Index
   for recall, lower it for speed). `scripts/index_benchmark.py` measured recall@10 0.970 for the defaults at
   1M clustered 512-d vectors (0.901 with ef=64, 0.987 with ef=256). Collections with fewer than `min` vectors
   are indexed exactly even when `hnsw` is asked for: there brute force takes milliseconds and is never wrong.
-`similarity_matrix` is exact for every kind (it scores every stored vector).
+
+`similarity_matrix` is exact for every kind (it scores every stored vector). `candidate_matrix` is what the matcher
+ranks with: the same matrix for an exact index; for HNSW, the graph search's `ef` nearest vectors per query name the
+candidate ids, every vector of a candidate id gets its exact cosine and every other vector `NOT_SIMILAR`. The graph
+gives `ef` candidate vectors because it ranks `ef` vectors anyway, so returning all of them costs no more than the
+top 10, and one knob (`ef`, or `tune`) trades speed for recall. Every vector of a candidate id is rescored because
+an instrument's dense score blends its best passage with its summary (`fusion.dense_instrument_scores`): with only
+the hit passages scored, an instrument found by a criterion would lose its summary half. `NOT_SIMILAR` is -1, the
+lowest cosine: an instrument the graph did not reach gets dense score -1, below every candidate's, and fusion's
+max-normalisation clips it to 0 (its lexical and theme scores still count). `scripts/matcher_index_benchmark.py`
+measured, through `Matcher.match` at 200,000 passages (40,000 instruments), recall@10 0.977 of the exact top 10 with
+the default ef=128 (0.939 with ef=64, 0.989 with ef=256) and p50 15.6 ms per match against 140 ms exact
+(docs/index-benchmark.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +44,7 @@ from matcher.io.atomic import atomic_path
 Kind = Literal["exact", "hnsw"]
 KINDS: tuple[Kind, ...] = ("exact", "hnsw")
 ADD_CHUNK = 65_536  # vectors normalised and added at a time, so building never holds a second full copy
+NOT_SIMILAR = -1.0  # the lowest cosine: what `candidate_matrix` gives vectors the graph search did not reach
 _KEYS = {"m": "m", "efc": "ef_construction", "ef": "ef_search", "min": "min_vectors"}
 
 
@@ -144,7 +158,10 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def tune(self, ef_search: int) -> None:
-        """Set HNSW's search candidate list without rebuilding (no effect on an exact index)."""
+        """Set HNSW's search candidate list (and so `candidate_matrix`'s candidates) without rebuilding.
+
+        No effect on an exact index.
+        """
         if isinstance(self._index, faiss.IndexHNSW):
             self._index.hnsw.efSearch = ef_search
 
@@ -165,6 +182,31 @@ class VectorIndex:
         out = np.empty_like(scores)
         np.put_along_axis(out, positions, scores, axis=1)
         return out
+
+    def candidate_matrix(self, queries: np.ndarray) -> np.ndarray:
+        """Like `similarity_matrix`, but for HNSW only the candidates' vectors are scored (see the module docstring).
+
+        Exact index: `similarity_matrix` itself. HNSW: the vectors of every id among the graph search's `ef` nearest
+        vectors get their exact cosine; all others `NOT_SIMILAR`.
+        """
+        if not isinstance(self._index, faiss.IndexHNSW):
+            return self.similarity_matrix(queries)
+        normed = normalise(queries)
+        _, positions = self._index.search(normed, min(int(self._index.hnsw.efSearch), len(self)))
+        out = np.full((len(normed), len(self)), NOT_SIMILAR, dtype=np.float32)
+        for row, found in enumerate(positions):
+            # O(len(self)) per query, like filling the row: under 1 ms at 200,000 vectors.
+            cols = np.flatnonzero(np.isin(self._id_numbers, self._id_numbers[found[found >= 0]]))
+            # einsum, not `@`: a few thousand products do not pay for waking BLAS threads, which on a busy
+            # 2-core machine tripled this method's time (9 against 24 ms at 15,000 vectors, ef=256).
+            out[row, cols] = np.einsum("ij,j->i", self._flat.reconstruct_batch(cols), normed[row])
+        return out
+
+    @cached_property
+    def _id_numbers(self) -> np.ndarray:
+        """One integer per stored vector, equal where the ids are equal (computed on first use)."""
+        numbers: np.ndarray = np.unique(np.array(self.ids), return_inverse=True)[1]
+        return numbers
 
     def save(self, path: Path) -> None:
         """Write the faiss index atomically (temp file in the same folder, then rename)."""
