@@ -3,7 +3,7 @@
 MATCHER_CORPORA    corpora folder (default: the corpora/ folder next to the package)
 MATCHER_ARTEFACTS  where built indexes are stored (default: $XDG_CACHE_HOME/regio-matcher or ~/.cache/regio-matcher)
 MATCHER_MODEL      encoder name or path (default: use-multilingual-v3)
-MATCHER_INDEX      vector index: `exact` (default) or `hnsw[:M=32,efc=80,ef=128,min=10000]` (see matcher/index.py)
+MATCHER_INDEX      vector index: `exact` (default) or `hnsw[:M=32,efc=80,ef=128,min=10000]` (retrieval/index.py)
 MATCHER_EXTRA      comma-separated folders written by `matcher import` (instruments and funded projects), loaded and
                    validated with the corpora
 MATCHER_H2020      optional folder of CORDIS H2020 participations: a prior for cross-border partner regions
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from matcher.retrieval.encoders import DEFAULT_MODEL
-from matcher.retrieval.index import IndexSpec
+from matcher.retrieval.spec import IndexSpec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from matcher.retrieval.index import IndexSpec, VectorIndex
+from matcher.retrieval.index import VectorIndex
+from matcher.retrieval.spec import IndexSpec
 
 CHUNK = 65_536
 DEFAULT_INDEXES = [

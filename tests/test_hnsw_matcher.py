@@ -16,7 +16,8 @@ from matcher import HashingEncoder, Matcher, Proposal, load_corpus
 from matcher.io.corpus import Corpus
 from matcher.records import Instrument, Source, Theme
 from matcher.retrieval import artefacts
-from matcher.retrieval.index import NOT_SIMILAR, IndexSpec
+from matcher.retrieval.index import NOT_SIMILAR
+from matcher.retrieval.spec import IndexSpec
 
 from .conftest import write_corpus
 

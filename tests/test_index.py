@@ -8,7 +8,9 @@ import pytest
 from matcher import HashingEncoder, Settings, load_corpus
 from matcher.errors import CorpusError, InputError
 from matcher.retrieval.artefacts import is_current, load_or_build, read_manifest
-from matcher.retrieval.index import NOT_SIMILAR, IndexSpec, VectorIndex, normalise
+from matcher.retrieval.index import NOT_SIMILAR, VectorIndex
+from matcher.retrieval.spec import IndexSpec
+from matcher.retrieval.vectors import normalise
 
 from .conftest import write_corpus
 

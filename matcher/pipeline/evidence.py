@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matcher.records import FundedProject, SimilarProject
-from matcher.retrieval.index import normalise
+from matcher.retrieval.vectors import normalise
 
 MAX_SIMILAR = 3
 

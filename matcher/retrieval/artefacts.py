@@ -22,7 +22,8 @@ import numpy as np
 from matcher.io.atomic import atomic_path, write_bytes
 from matcher.io.corpus import Corpus
 from matcher.retrieval.encoders import Encoder
-from matcher.retrieval.index import IndexSpec, VectorIndex
+from matcher.retrieval.index import VectorIndex
+from matcher.retrieval.spec import IndexSpec
 from matcher.text.passages import SUMMARY, Passage, instrument_passages, project_text, region_passages, theme_text
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,10 @@ class Embeddings:
 def _reference_cosine(passages: list[Passage], vectors: np.ndarray) -> float:
     """Median over instruments of the best similarity between the summary and another passage of it."""
     best: list[float] = []
-    owners = [p.owner for p in passages]
-    for owner in dict.fromkeys(owners):
-        rows = [i for i, o in enumerate(owners) if o == owner]
+    by_owner: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):  # one pass: a scan per owner grew with instruments x passages
+        by_owner.setdefault(p.owner, []).append(i)
+    for rows in by_owner.values():
         summary = next(i for i in rows if passages[i].kind == SUMMARY)
         others = [i for i in rows if i != summary]
         if others:

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from matcher.errors import ModelError
-from matcher.retrieval.index import normalise
+from matcher.retrieval.vectors import normalise
 
 log = logging.getLogger(__name__)
 

@@ -30,91 +30,30 @@ the default ef=128 (0.939 with ef=64, 0.989 with ef=256) and p50 15.6 ms per mat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import faiss
 import numpy as np
 
-from matcher.errors import CorpusError, InputError
+from matcher.errors import CorpusError
 from matcher.io.atomic import atomic_path
+from matcher.retrieval.spec import IndexSpec, Kind
+from matcher.retrieval.vectors import normalise
 
-Kind = Literal["exact", "hnsw"]
-KINDS: tuple[Kind, ...] = ("exact", "hnsw")
 ADD_CHUNK = 65_536  # vectors normalised and added at a time, so building never holds a second full copy
 NOT_SIMILAR = -1.0  # the lowest cosine: what `candidate_matrix` gives vectors the graph search did not reach
-_KEYS = {"m": "m", "efc": "ef_construction", "ef": "ef_search", "min": "min_vectors"}
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Return float32 rows scaled to unit length (zero rows stay zero)."""
-    arr = np.ascontiguousarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    out: np.ndarray = arr / np.maximum(norms, 1e-12)
-    return out
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """Which index to build: `IndexSpec.parse("hnsw:M=32,ef=128")`; `str(spec)` is the canonical form."""
-
-    kind: Kind = "exact"
-    m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 128
-    min_vectors: int = 10_000
-
-    @classmethod
-    def parse(cls, text: str) -> IndexSpec:
-        """Parse `exact`, `hnsw` or `hnsw:M=32,efc=80,ef=128,min=10000` (keys case-insensitive, any order)."""
-        where = f"index setting (MATCHER_INDEX) {text!r}"
-        kind, _, params = text.strip().partition(":")
-        kind = kind.strip().lower()
-        if kind not in KINDS:
-            raise InputError(f"{where}: unknown kind {kind!r}; use 'exact' or 'hnsw[:M=32,ef=128]'")
-        if kind == "exact":
-            if params.strip():
-                raise InputError(f"{where}: 'exact' takes no parameters")
-            return cls()
-        values: dict[str, int] = {}
-        for item in filter(None, (p.strip() for p in params.split(","))):
-            key, eq, value = (s.strip() for s in item.partition("="))
-            if key.lower() not in _KEYS or not eq:
-                raise InputError(f"{where}: bad parameter {item!r}; use M=, efc=, ef= or min=")
-            try:
-                number = int(value)
-            except ValueError:
-                number = 0
-            if number < 1:
-                raise InputError(f"{where}: {key} must be a positive whole number, not {value!r}")
-            values[_KEYS[key.lower()]] = number
-        base = cls(kind="hnsw")
-        return cls(
-            kind="hnsw",
-            m=values.get("m", base.m),
-            ef_construction=values.get("ef_construction", base.ef_construction),
-            ef_search=values.get("ef_search", base.ef_search),
-            min_vectors=values.get("min_vectors", base.min_vectors),
-        )
-
-    def __str__(self) -> str:
-        if self.kind == "exact":
-            return "exact"
-        return f"hnsw:M={self.m},efc={self.ef_construction},ef={self.ef_search},min={self.min_vectors}"
-
-    def kind_for(self, count: int) -> Kind:
-        """The kind actually built for `count` vectors: small collections are always exact."""
-        return "exact" if count < self.min_vectors else self.kind
-
-    def empty_index(self, dimension: int, count: int) -> faiss.Index:
-        if self.kind_for(count) == "exact":
-            return faiss.IndexFlatIP(dimension)
-        index = faiss.IndexHNSWFlat(dimension, self.m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = self.ef_construction
-        index.hnsw.efSearch = self.ef_search
-        return index
+def empty_index(spec: IndexSpec, dimension: int, count: int) -> faiss.Index:
+    """A faiss index of the kind `spec` builds for `count` vectors."""
+    if spec.kind_for(count) == "exact":
+        return faiss.IndexFlatIP(dimension)
+    index = faiss.IndexHNSWFlat(dimension, spec.m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = spec.ef_construction
+    index.hnsw.efSearch = spec.ef_search
+    return index
 
 
 class VectorIndex:
@@ -131,7 +70,7 @@ class VectorIndex:
     @classmethod
     def build(cls, vectors: np.ndarray, ids: Sequence[str], spec: IndexSpec | None = None) -> VectorIndex:
         spec = spec or IndexSpec()
-        index = spec.empty_index(vectors.shape[1], len(vectors))
+        index = empty_index(spec, vectors.shape[1], len(vectors))
         for start in range(0, len(vectors), ADD_CHUNK):
             index.add(normalise(vectors[start : start + ADD_CHUNK]))
         return cls(index, ids)
