@@ -24,3 +24,16 @@ def test_every_cli_command_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for command in COMMANDS:
         assert f"matcher {command}" in readme, command
+
+
+def test_every_public_name_resolves_lazily_and_app_lists_its_use_cases() -> None:
+    import importlib
+
+    from matcher import app
+
+    assert matcher.__all__ == sorted(matcher._HOMES)
+    for name in matcher.__all__:
+        home = importlib.import_module(matcher._HOMES[name])
+        assert getattr(matcher, name) is (home if name == "app" else getattr(home, name))
+    for name in app.__all__:
+        assert hasattr(app, name), name
