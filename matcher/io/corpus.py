@@ -32,6 +32,7 @@ from matcher.records import (
     Gazetteer,
     Instrument,
     Mappings,
+    OutOfScopeCase,
     Region,
     Theme,
 )
@@ -365,7 +366,22 @@ def load_dev_cases(path: Path, corpus: Corpus) -> list[DevCase]:
         where = f"{path}: case {case.id}"
         _check_refs(where, "relevant", case.relevant, known, "an instrument id of the corpus", problems)
         _check_refs(where, "partner_regions", case.partner_regions, REGION_CODES, "a region code", problems)
+        if case.paid_by is not None:
+            _check_refs(where, "paid_by", [case.paid_by], known, "an instrument id of the corpus", problems)
+            if case.relevant.get(case.paid_by) != 2:
+                problems.append(f"{where}: field 'paid_by': value {case.paid_by!r}: must be in 'relevant' with grade 2")
     _duplicates({}, ((c.id, path) for c in cases), problems)
     if problems:
         raise CorpusError(f"{len(problems)} problem(s) in the dev cases:\n" + "\n".join(problems))
+    return cases
+
+
+def load_out_of_scope(path: Path) -> list[OutOfScopeCase]:
+    """Real requests that no instrument is for (`corpora/out_of_scope_real.yaml`), for the weak-match checks."""
+    problems: list[str] = []
+    data, lines = _read_yaml(path)
+    cases = _parse_list(path, data, lines, OutOfScopeCase, problems)
+    _duplicates({}, ((c.id, path) for c in cases), problems)
+    if problems:
+        raise CorpusError(f"{len(problems)} problem(s) in the out-of-scope cases:\n" + "\n".join(problems))
     return cases

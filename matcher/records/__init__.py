@@ -38,7 +38,7 @@ from matcher.records.corpus import (
     Status,
     Theme,
 )
-from matcher.records.proposal import DevCase, Proposal
+from matcher.records.proposal import DevCase, OutOfScopeCase, Proposal
 from matcher.records.results import (
     DEFAULT_TOP,
     CriterionCheck,
@@ -74,6 +74,7 @@ __all__ = [
     "Level",
     "Mappings",
     "Match",
+    "OutOfScopeCase",
     "MatchResult",
     "PartnerRegion",
     "Proposal",

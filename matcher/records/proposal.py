@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, HttpUrl, field_validator
 
 from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, _Record
 
@@ -35,6 +35,20 @@ class Proposal(_Record):
 
 
 class DevCase(Proposal):
+    """A labelled proposal: the instruments an expert names (2 first choice, 1 also worth a look)."""
+
     lang: Literal["nl", "en"]
     relevant: dict[str, Literal[1, 2]] = Field(min_length=1)
     partner_regions: tuple[str, ...] = ()
+    # Where a real case was taken from (the page describing the funded project), and the instrument that paid it.
+    source: HttpUrl | None = None
+    paid_by: str | None = None
+
+
+class OutOfScopeCase(_Record):
+    """A real request that no funding instrument is for (a shop's stock, a party, a personal loan), with its page."""
+
+    id: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    lang: Literal["nl", "en"]
+    source: HttpUrl | None = None
