@@ -186,13 +186,32 @@ def evaluate(
     as_of: dt.date,
     routing: Path | None = None,
     crosslingual: Path | None = None,
+    real: Path | None = None,
+    out_of_scope: Path | None = None,
 ) -> str:
-    """The evaluation tables (engine and baselines; optionally fund routing and cross-lingual pairs) as text."""
+    """The evaluation tables as text: the written dev cases (engine and baselines); with `real`, the cases taken
+    from real funded projects, with their form fields and as text only; with `out_of_scope`, how the weak-match
+    decision separates real out-of-scope requests from in-scope proposals; optionally fund routing and the
+    cross-lingual pairs."""
+    from matcher.analysis.metrics import detection, format_table, proposal_of, text_only
     from matcher.analysis.metrics import evaluate as evaluate_cases
-    from matcher.analysis.metrics import format_table
+    from matcher.io.corpus import load_out_of_scope
 
     labelled: list[DevCase] = load_dev_cases(cases, matcher.corpus)
     parts = [format_table(evaluate_cases(matcher, labelled, as_of=as_of), len(labelled), matcher.encoder.name)]
+    in_scope = [proposal_of(c) for c in labelled]
+    if real is not None:
+        found = load_dev_cases(real, matcher.corpus)
+        with_form = format_table(evaluate_cases(matcher, found, as_of=as_of), len(found), matcher.encoder.name)
+        bare = [text_only(c) for c in found]
+        alone = format_table(evaluate_cases(matcher, bare, as_of=as_of), len(bare), matcher.encoder.name)
+        parts += ["", f"Real funded projects ({real.name}), with the form fields:", with_form]
+        parts += ["", "The same, text only:", alone]
+        in_scope += [proposal_of(c) for c in found]
+    if out_of_scope is not None:
+        requests = [Proposal(id=c.id, text=c.text) for c in load_out_of_scope(out_of_scope)]
+        found_detection = detection(matcher, requests, in_scope, as_of)
+        parts += ["", f"Nothing fits ({out_of_scope.name} against every in-scope case):", found_detection.table()]
     if routing is not None:
         from matcher.analysis.fund_routing import read_operations, routing_table
 

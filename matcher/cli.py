@@ -22,6 +22,7 @@ from pathlib import Path
 from matcher import __version__, app
 from matcher.errors import InputError, MatcherError
 from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records.amounts import AmountError, parse_amount
 from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
 from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, amount, gettext
@@ -51,12 +52,9 @@ def _region(value: str) -> str:
 
 def _budget(value: str) -> float:
     try:
-        amount = float(value.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"budget {value!r} is not a number (euros, e.g. 250000)") from None
-    if amount < 0 or amount != amount or amount == float("inf"):
-        raise argparse.ArgumentTypeError(f"budget {value!r} must be a non-negative amount in euros")
-    return amount
+        return parse_amount(value)
+    except AmountError as exc:
+        raise argparse.ArgumentTypeError(f"budget {value!r}: {exc}") from None
 
 
 def _int_range(name: str, lo: int, hi: int) -> Callable[[str], int]:
@@ -109,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("text", metavar="TEXT")
     m.add_argument("--region", type=_region, help="province or region code, e.g. NL-GE")
     m.add_argument("--applicant-type", choices=APPLICANT_TYPES)
-    m.add_argument("--budget", type=_budget, help="total project budget in euros")
+    m.add_argument("--budget", type=_budget, help="total project budget in euros: 250000, 250.000, 1,5 miljoen, 35k")
     m.add_argument("--trl", type=_int_range("TRL", 1, 9), help="technology readiness level 1-9")
     m.add_argument("--partners", type=_int_range("partners", 1, 1000), help="organisations in the consortium")
     m.add_argument("--as-of", type=_date, help="date to judge deadlines at (default: today)")
@@ -145,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 30), help="date for cases without as_of")
     e.add_argument("--routing", type=Path, help="also route a list of operations (CSV with fund EFRO/ESF)")
     e.add_argument("--crosslingual", type=Path, help="also score Dutch/English case pairs (needs --extra FT topics)")
+    e.add_argument("--real", type=Path, help="cases from real funded projects (default: corpora/dev_cases_real.yaml)")
+    e.add_argument(
+        "--out-of-scope", type=Path, help="real out-of-scope requests (default: corpora/out_of_scope_real.yaml)"
+    )
     g = sub.add_parser("gaps", parents=[common], help="gap analysis of a batch of proposals (HTML report + CSVs)")
     g.add_argument("input", type=Path, metavar="INPUT", help="CSV or JSONL of proposals, as for `matcher triage`")
     g.add_argument("--as-of", type=_date, required=True, help="date to judge open calls and deadlines at")
@@ -305,7 +307,10 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     matcher = app.load_matcher(settings)
-    print(app.evaluate(matcher, args.cases or settings.dev_cases, args.as_of, args.routing, args.crosslingual))
+    real = args.real or (settings.real_cases if settings.real_cases.exists() else None)
+    oos = args.out_of_scope or (settings.out_of_scope if settings.out_of_scope.exists() else None)
+    cases = args.cases or settings.dev_cases
+    print(app.evaluate(matcher, cases, args.as_of, args.routing, args.crosslingual, real=real, out_of_scope=oos))
     return 0
 
 

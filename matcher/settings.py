@@ -58,3 +58,13 @@ class Settings:
     @property
     def dev_cases(self) -> Path:
         return self.corpora / "dev_cases.yaml"
+
+    @property
+    def real_cases(self) -> Path:
+        """Dev cases taken from real funded projects (with their source pages)."""
+        return self.corpora / "dev_cases_real.yaml"
+
+    @property
+    def out_of_scope(self) -> Path:
+        """Real requests that no instrument is for."""
+        return self.corpora / "out_of_scope_real.yaml"

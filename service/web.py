@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from matcher import InputError, Matcher, MatchResult, __version__, app
 from matcher.records import APPLICANT_TYPES
+from matcher.records.amounts import AmountError
 
 from .deps import MatcherDep, StoreDep, within_limit
 from .export import matches_csv
@@ -75,8 +76,6 @@ class ApplicantForm(BaseModel):
         """The match request, checked by the library's own rules; raises `ValidationError`."""
         data: dict[str, Any] = {k: v.strip() for k, v in self.filled().items()}
         data["text"] = self.text  # an empty text is the library's error to report, not a missing field
-        if "budget_eur" in data:
-            data["budget_eur"] = data["budget_eur"].replace(" ", "").replace("€", "")
         return MatchRequest.model_validate(data)
 
 
@@ -100,6 +99,8 @@ def form_error(err: Any, field: str, value: str, lang: str) -> str:
         return gettext(lang, "error.choice", **fill)
     if field == "text" and kind == "value_error":
         return gettext(lang, "error.text_empty", **fill)
+    if field == "budget_eur" and isinstance(ctx.get("error"), AmountError):
+        return amount_error(ctx["error"], fill, lang)
     if kind == "missing":
         return gettext(lang, "error.required", **fill)
     if kind == "string_too_long":
@@ -115,6 +116,17 @@ def form_error(err: Any, field: str, value: str, lang: str) -> str:
     if kind.startswith(("date", "datetime")):
         return gettext(lang, "error.date", **fill)
     return gettext(lang, "error.invalid", **fill, detail=err["msg"])
+
+
+def amount_error(amount: AmountError, fill: dict[str, str], lang: str) -> str:
+    """The page's words for an amount the library could not read (`records.amounts`)."""
+    if amount.code == "negative":
+        return gettext(lang, "error.amount.negative", **fill)
+    if amount.code == "ambiguous":
+        return gettext(lang, "error.amount.ambiguous", **fill, **amount.params)
+    if amount.code == "unit":
+        return gettext(lang, "error.amount.unit", **fill, **amount.params)
+    return gettext(lang, "error.amount.malformed", **fill)
 
 
 def shown_number(value: object) -> str:

@@ -34,12 +34,12 @@ def test_jsonl_skips_blank_lines(tmp_path: Path) -> None:
         (
             "a.csv",
             "text,budget_eur\nok,-5\n",
-            "a.csv: row 1: field 'budget_eur': value '-5': Input should be greater than or equal to 0",
+            "a.csv: row 1: field 'budget_eur': value '-5': an amount cannot be negative",
         ),
         (
             "a.csv",
             "text,budget_eur\nok,veel\n",
-            "a.csv: row 1: field 'budget_eur': value 'veel': Input should be a valid number",
+            "a.csv: row 1: field 'budget_eur': value 'veel': not an amount in euros",
         ),
         (
             "a.csv",

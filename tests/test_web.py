@@ -153,9 +153,15 @@ def test_get_with_a_query_renders_the_same_results_and_the_switch_keeps_the_form
     [
         ({"text": ""}, "nl", "text", "Projectbeschrijving: beschrijf het project in een paar zinnen."),
         ({"text": "  \n "}, "en", "text", "Project description: describe the project in a few sentences."),
-        ({"budget_eur": "abc"}, "nl", "budget_eur", "Projectbudget (euro): 'abc' is geen getal."),
-        ({"budget_eur": "veel"}, "en", "budget_eur", "Project budget (euro): 'veel' is not a number."),
-        ({"budget_eur": "-5"}, "nl", "budget_eur", "Projectbudget (euro): '-5' moet minstens 0 zijn."),
+        ({"budget_eur": "abc"}, "nl", "budget_eur",
+         "Projectbudget (euro): 'abc' is geen bedrag in euro's; schrijf bijvoorbeeld 250000, 250.000, 1,5 miljoen "
+         "of 35k."),
+        ({"budget_eur": "veel"}, "en", "budget_eur",
+         "Project budget (euro): 'veel' is not an amount in euros; write it like 250000, 250,000, 1.5 million or 35k."),
+        ({"budget_eur": "1,500"}, "en", "budget_eur",
+         "Project budget (euro): '1,500' is ambiguous: 1500 in English notation or 1.5 in Dutch notation. Write it "
+         "without the comma or with a dot for thousands."),
+        ({"budget_eur": "-5"}, "nl", "budget_eur", "Projectbudget (euro): '-5' is negatief; een bedrag is 0 of meer."),
         ({"partners": "0"}, "nl", "partners", "Aantal partners (inclusief uzelf): '0' moet minstens 1 zijn."),
         ({"partners": "2.5"}, "en", "partners",
          "Number of partners (including yourself): '2.5' is not a whole number."),
@@ -266,7 +272,7 @@ def test_a_refused_adviser_upload_stores_no_run(client: TestClient, store: Feedb
     [
         ("bad.csv", "text,budget_eur\nok,-1\n", "nl",
          "Het bestand kon niet worden verwerkt: bad.csv: row 1: field 'budget_eur': value '-1': "
-         "Input should be greater than or equal to 0"),
+         "an amount cannot be negative"),
         ("bad.csv", "id,text\na,x,extra\n", "en",
          "The file could not be processed: bad.csv: row 1 (line 2): more values than header columns"),
         ("notes.txt", "text\nx\n", "nl",

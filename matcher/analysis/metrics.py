@@ -77,6 +77,48 @@ def proposal_of(case: DevCase) -> Proposal:
     return Proposal(**{k: v for k, v in case.model_dump().items() if k in fields})
 
 
+FORM_FIELDS = ("region", "applicant_type", "budget_eur", "trl", "partners")
+
+
+def text_only(case: DevCase) -> DevCase:
+    """The case as a text alone, without the form fields (what an applicant who fills in nothing else gives)."""
+    return case.model_copy(update=dict.fromkeys(FORM_FIELDS))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How the weak-match decision separates out-of-scope requests from real proposals."""
+
+    out_of_scope: int
+    flagged: int  # out-of-scope texts flagged weak_match (should be all)
+    in_scope: int
+    wrongly_flagged: int  # in-scope proposals flagged weak_match (should be none)
+    threshold: float
+
+    def table(self) -> str:
+        share = self.flagged / self.out_of_scope if self.out_of_scope else 0.0
+        wrong = self.wrongly_flagged / self.in_scope if self.in_scope else 0.0
+        return "\n".join(
+            [
+                f"weak-match threshold {self.threshold:.4f}",
+                "| set | texts | flagged weak_match | share |",
+                "|---|---|---|---|",
+                f"| out of scope (should be flagged) | {self.out_of_scope} | {self.flagged} | {share:.3f} |",
+                f"| in scope (should not be) | {self.in_scope} | {self.wrongly_flagged} | {wrong:.3f} |",
+            ]
+        )
+
+
+def detection(
+    matcher: Matcher, out_of_scope: Sequence[Proposal], in_scope: Sequence[Proposal], as_of: dt.date
+) -> Detection:
+    """Count the `weak_match` decisions (best fit below the matcher's threshold) on both sets."""
+    weak = matcher.weak_match
+    oos = matcher.best_fit_scores(out_of_scope, as_of)
+    ins = matcher.best_fit_scores(in_scope, as_of)
+    return Detection(len(oos), sum(s < weak for s in oos), len(ins), sum(s < weak for s in ins), weak)
+
+
 def evaluate(
     matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date, modes: Sequence[Mode] = ("hybrid", "lexical", "dense")
 ) -> list[Metrics]:

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, HttpUrl, field_validator
 
+from matcher.records.amounts import parse_amount
 from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, _Record
 
 
@@ -21,10 +22,27 @@ class Proposal(_Record):
     text: str = Field(max_length=MAX_TEXT_CHARS)
     region: RegionCode | None = None
     applicant_type: ApplicantType | None = None
-    budget_eur: float | None = Field(default=None, ge=0)
+    budget_eur: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     trl: int | None = Field(default=None, ge=1, le=9)
     partners: int | None = Field(default=None, ge=1)
     as_of: dt.date | None = None
+
+    @field_validator("budget_eur", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        """Amounts as people write them ("900.000", "1,2 mln", "35k"): see `records.amounts`."""
+        if isinstance(value, bool):
+            raise ValueError("a budget is an amount in euros, not true or false")
+        if isinstance(value, str):
+            return parse_amount(value)
+        return value
+
+    @field_validator("trl", "partners", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a whole number, not true or false")
+        return value
 
     @field_validator("text")
     @classmethod
