@@ -25,7 +25,7 @@ from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrume
 from matcher.records.amounts import AmountError, parse_amount
 from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
-from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, amount, gettext
+from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, amount, fact_value, gettext, label
 
 EXIT_BAD_INPUT = 2
 
@@ -208,7 +208,16 @@ def render(result: MatchResult, lang: str) -> str:
     }
     similar, partners = gettext(lang, "cli.similar_project"), gettext(lang, "cli.partners")
     marks = {"met": "+", "missed": "x", "unknown": "?"}
-    lines = [f"{themes}: {', '.join(result.themes) or '-'}", ""]
+    lines = []
+    if "weak_match" in result.flags:
+        lines += [gettext(lang, "result.weak_match"), ""]
+    if result.read_from_text:
+        read = "; ".join(
+            f"{label(lang, 'field', k)}: {fact_value(lang, k, f.value)} ({f.evidence})"
+            for k, f in result.read_from_text.items()
+        )
+        lines += [f"{gettext(lang, 'cli.read_from_text')}: {read}"]
+    lines += [f"{themes}: {', '.join(result.themes) or '-'}", ""]
     lines.append(f"{'#':>2}  {score:>5}  {fits:<4}  {instrument:<34}  {name}")
     for n, m in enumerate(result.matches, 1):
         lines.append(f"{n:>2}  {m.score:5.2f}  {badge[m.eligibility]:<4}  {m.instrument_id:<34}  {m.name[:60]}")

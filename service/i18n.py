@@ -11,6 +11,6 @@ own sentences come worded from `matcher.app` in the language asked for.
 
 from __future__ import annotations
 
-from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, gettext, label
+from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, fact_value, gettext, label
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "environment", "gettext", "label"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "environment", "fact_value", "gettext", "label"]

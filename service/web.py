@@ -35,7 +35,7 @@ from matcher.records.amounts import AmountError
 
 from .deps import MatcherDep, StoreDep, within_limit
 from .export import matches_csv
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, gettext, label
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, fact_value, gettext, label
 from .ratelimit import RateLimiter, get_limiter, rate_limit
 from .responses import RUN_HEADER
 from .routes import store_run, triage_file
@@ -171,6 +171,7 @@ def render(
     base = {
         "lang": lang,
         "label": lambda prefix, code: label(lang, prefix, code),
+        "fact_value": lambda field, value: fact_value(lang, field, value),
         "root": request.scope.get("root_path", ""),
         "version": __version__,
         "switch_url": switch_url(request, lang, keep or {}),

@@ -345,3 +345,13 @@ def test_the_pages_share_the_rate_limit_of_the_api(tiny_matcher: Matcher, store:
 def test_pages_stay_out_of_the_openapi_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths and "/adviser" not in paths and "/v1/match" in paths
+
+
+def test_the_page_says_what_it_read_from_the_text_and_when_nothing_fits(client: TestClient) -> None:
+    page = client.post("/", data={"text": "Wij zijn een stichting in Arnhem en zoeken een oppas voor 35.000 euro"}).text
+    text = text_of(page)
+    assert "Gelezen uit uw tekst" in text
+    assert "Provincie of regio: NL-GE (arnhem)" in text
+    assert "Projectbudget (euro): € 35.000 (35.000 euro)" in text
+    nonsense = text_of(client.post("/?lang=en", data={"text": "qqq zzz xxx"}).text)
+    assert "No instrument fits this proposal well." in nonsense

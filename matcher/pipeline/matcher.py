@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +27,7 @@ from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
 from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal
-from matcher.records.results import best_fit
+from matcher.records.results import ReadFact, best_fit
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
 from matcher.retrieval.encoders import Encoder
@@ -42,6 +42,7 @@ from matcher.retrieval.fusion import (
 from matcher.retrieval.lexical import LexicalScorer
 from matcher.retrieval.workers import encode_ahead
 from matcher.rules.eligibility import Check, check_all, overall
+from matcher.text.facts import read_facts
 from matcher.text.language import guess_language
 from matcher.text.passages import KEYWORDS, SUMMARY, instrument_document
 from matcher.text.themes import ThemeTagger
@@ -239,7 +240,10 @@ class Matcher:
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
         return self.match_batch([proposal], top_k, as_of)[0]
 
-    def _result(self, prop: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+    def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+        facts = read_facts(given.text, self.corpus.places)
+        read = {k: f for k, f in facts.items() if getattr(given, k) is None}  # what the user gave wins
+        prop = given.model_copy(update={k: f.value for k, f in read.items()})
         themes = scores.themes[row]
         final = scores.final[row]
         order = np.argsort(-final, kind="stable")
@@ -265,7 +269,8 @@ class Matcher:
             partner_regions=tuple(partners),
             themes=tuple(themes),
             language=scores.languages[row],
-            flags=flags(prop, matches, self.weak_match),
+            flags=flags(prop, matches, self.weak_match) + conflicts(given, facts),
+            read_from_text=read,
         )
 
     def _match(
@@ -300,6 +305,15 @@ class Matcher:
             source_url=str(inst.source.url),
             similar_projects=self.evidence.closest(inst.funds, scores.vectors[row]),
         )
+
+
+def conflicts(given: Proposal, facts: Mapping[str, ReadFact]) -> tuple[str, ...]:
+    """`text_disagrees_<field>` where the text states another value than the user gave (the given one is used)."""
+    return tuple(
+        f"text_disagrees_{k}"
+        for k, f in facts.items()
+        if getattr(given, k) is not None and getattr(given, k) != f.value
+    )
 
 
 def flags(prop: Proposal, matches: Sequence[Match], weak_match: float) -> tuple[str, ...]:

@@ -45,6 +45,7 @@ from matcher.records.results import (
     Match,
     MatchResult,
     PartnerRegion,
+    ReadFact,
     Reason,
     SimilarProject,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "MatchResult",
     "PartnerRegion",
     "Proposal",
+    "ReadFact",
     "Reason",
     "Region",
     "RegionCode",

@@ -41,6 +41,13 @@ class CriterionCheck(_Result):
     reason: Reason
 
 
+class ReadFact(_Result):
+    """A fact the engine read from the proposal text, with the words it was read from."""
+
+    value: str | int | float
+    evidence: str = Field(description="the words of the text the value was read from")
+
+
 class PartnerRegion(_Result):
     region: str
     name: str
@@ -99,6 +106,11 @@ class MatchResult(_Result):
     language: str = Field(default="nl", description="language of the proposal text (nl or en)")
     lang: str | None = Field(default=None, description="language of why, next_steps and details (nl or en)")
     flags: tuple[str, ...] = ()
+    read_from_text: dict[str, ReadFact] = Field(
+        default_factory=dict,
+        description="facts read from the text (region, applicant_type, budget_eur, partners) that the user did not "
+        "give; the eligibility checks use them",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (lists, not tuples)."""

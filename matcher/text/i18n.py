@@ -174,3 +174,12 @@ def _partner(p: PartnerRegion, lang: str, theme_names: Mapping[str, str]) -> Par
 
 def _sentences(reasons: Sequence[Reason], lang: str, theme_names: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(message(lang, r, theme_names) for r in reasons)
+
+
+def fact_value(lang: str, field: str, value: str | int | float) -> str:
+    """A value read from a proposal's text, as the user would write it: '€ 35.000', 'Mkb-bedrijf', 'NL-OV'."""
+    if field == "budget_eur":
+        return amount(lang, float(value))
+    if field == "applicant_type":
+        return label(lang, "applicant_type", str(value))
+    return str(value)

@@ -70,3 +70,22 @@ def place_words(places: Gazetteer) -> frozenset[str]:
     return frozenset(
         w for entry in places.regions.values() for name in entry.words for w in re.split(r"[\s-]+", fold(name))
     )
+
+
+def region_mentions(text: str, places: Gazetteer) -> list[tuple[str, str, int]]:
+    """(region code, the words that named it, where) in the order the text names them; compounds count for their own
+    region. Positions are in the folded text (`themes.fold`).
+
+    >>> region_mentions("Wij zijn een mkb-bedrijf in Enschede", places)
+    [('NL-OV', 'enschede', 28)]
+    """
+    compiled = _compiled(places)
+    folded = fold(text)
+    hits: list[tuple[int, str, str]] = []
+    for code, pattern in compiled.compounds.items():
+        for m in pattern.finditer(folded):
+            hits.append((m.start(), code, m.group(0)))
+        folded = pattern.sub(lambda m: " " * len(m.group(0)), folded)
+    for code, pattern in compiled.regions.items():
+        hits += [(m.start(), code, m.group(0)) for m in pattern.finditer(folded)]
+    return [(code, words, start) for start, code, words in sorted(hits)]

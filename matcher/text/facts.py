@@ -1,0 +1,179 @@
+"""Facts a proposal states in its own words: where the applicant is, what kind of organisation, the budget and the
+number of partners. Each comes with the words it was read from, so a user can see and correct it.
+
+    >>> facts = read_facts("Wij zijn een mkb-bedrijf met 12 medewerkers in Enschede ... voor 35.000 euro", places)
+    >>> {k: (f.value, f.evidence) for k, f in facts.items()}
+    {'region': ('NL-OV', 'enschede'), 'applicant_type': ('sme', 'mkb-bedrijf'), 'budget_eur': (35000.0, '35.000 euro')}
+
+The rules are deliberately plain (a reader can tell why a value was read):
+- region: the one province the opening of the text names, else the one Dutch province the whole text names; a text
+  that names several Dutch provinces gives none;
+- applicant type: a self-description ("wij zijn een stichting", "we are a start-up"), else a word that only an
+  applicant of that kind uses of itself (mkb, mkb-bedrijf, SME), else a head count ("12 medewerkers": below 250 an SME);
+- budget: an amount in euros (see `records.amounts`); near a budget word ("budget", "begroting", "kosten",
+  "investering", "total") first, else the largest;
+- partners: "met drie partners", "samen met twee bedrijven" (the applicant plus them), "consortium van vijf".
+"""
+
+from __future__ import annotations
+
+import re
+
+from matcher.records import PROVINCES, Gazetteer, ReadFact
+from matcher.records.amounts import AmountError, parse_amount
+from matcher.text.places import region_mentions
+from matcher.text.themes import fold
+
+_OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
+
+_PARTNER_CUE = re.compile(
+    r"\b(partners?|partnerbedrijf|samen met|met een \w+ uit|together with|with an? \w+ (?:from|in)|alongside)\b"
+)
+_CUE_REACH = 40  # characters before a place in which a partner cue makes it a partner's place
+
+# Words an organisation uses of itself, after "wij zijn een", "we are a", "als", "as a".
+KINDS: dict[str, str] = {
+    "start-up": "startup",
+    "startup": "startup",
+    "starter": "startup",
+    "scale-up": "sme",
+    "mkb-bedrijf": "sme",
+    "mkb-onderneming": "sme",
+    "mkb'er": "sme",
+    "mkb": "sme",
+    "familiebedrijf": "sme",
+    "eenmanszaak": "sme",
+    "zzp'er": "sme",
+    "sme": "sme",
+    "small business": "sme",
+    "small company": "sme",
+    "family business": "sme",
+    "stichting": "nonprofit",
+    "vereniging": "nonprofit",
+    "cooperatie": "nonprofit",
+    "energiecooperatie": "nonprofit",
+    "foundation": "nonprofit",
+    "association": "nonprofit",
+    "cooperative": "nonprofit",
+    "non-profit": "nonprofit",
+    "nonprofit": "nonprofit",
+    "gemeente": "public_body",
+    "municipality": "public_body",
+    "waterschap": "public_body",
+    "provincie": "public_body",
+    "hogeschool": "knowledge_institution",
+    "universiteit": "knowledge_institution",
+    "university": "knowledge_institution",
+    "kennisinstelling": "knowledge_institution",
+    "onderzoeksinstituut": "knowledge_institution",
+    "research institute": "knowledge_institution",
+    "multinational": "large_enterprise",
+    "groot bedrijf": "large_enterprise",
+    "large company": "large_enterprise",
+}
+_KIND = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
+_SELF = re.compile(
+    r"\b(?:wij zijn|we zijn|ik ben|ik heb|wij hebben|we hebben|als|we are|we're|i am|i run|we run|as)\s+"
+    r"(?:een|a|an|de|het|the|onze|our)?\s*(?:\w+\s+){0,3}?(" + _KIND + r")\b"
+)
+_OPENS_WITH = re.compile(r"\s*(?:de |het |onze |our |the )?(" + _KIND + r")\b")  # "Stichting Dorpshuis wil ..."
+_OWN_WORDS = re.compile(r"\b(mkb-bedrijf|mkb-onderneming|mkb'er|mkb|sme|start-?up)\b")
+_HEADCOUNT = re.compile(
+    r"\b(\d{1,6})\s*(?:medewerkers|werknemers|man personeel|mensen in dienst|fte|employees|staff|people|-person)\b"
+)
+LARGE = 250  # the EU definition of an SME: fewer than 250 staff
+
+_UNITS = r"(?:k|m|mln|mio|miljoen|million|mld|miljard|billion|bn)"
+_MONEY = re.compile(
+    r"(?:€|\beur(?:o|os)?\b)\s*[0-9][0-9.,\s]*(?:\s*" + _UNITS + r"\b)?"
+    r"|\b[0-9][0-9.,]*\s*" + _UNITS + r"?\s*(?:€|euro's|euros?\b|eur\b)"
+    r"|\b[0-9][0-9.,]*\s*(?:k|mln|miljoen|million)\b",
+    re.IGNORECASE,
+)
+_BUDGET_WORDS = re.compile(r"\b(budget|begroting|kosten|investering|totaal|total|costs?|omvang|projectbudget)\b")
+_BUDGET_REACH = 40  # characters before an amount in which a budget word counts
+
+NUMBERS = {
+    "een": 1, "één": 1, "one": 1, "twee": 2, "two": 2, "drie": 3, "three": 3, "vier": 4, "four": 4, "vijf": 5,
+    "five": 5, "zes": 6, "six": 6, "zeven": 7, "seven": 7, "acht": 8, "eight": 8, "negen": 9, "nine": 9, "tien": 10,
+    "ten": 10,
+}  # fmt: skip
+_COUNT = r"(\d{1,3}|" + "|".join(NUMBERS) + r")"
+_ORGS = (
+    r"(?:\w+[- ])?(?:partners?|bedrijven|mkb-bedrijven|ondernemingen|organisaties|kennisinstellingen|companies|firms"
+    r"|organi[sz]ations|smes)"
+)
+_WITH = re.compile(r"\b(?:samen met|met|together with|with)\s+" + _COUNT + r"\s+" + _ORGS + r"\b")
+_CONSORTIUM = re.compile(r"\b(?:consortium van|consortium of)\s+" + _COUNT + r"\b|\b" + _COUNT + r"\s+partners\b")
+
+
+def read_facts(text: str, places: Gazetteer) -> dict[str, ReadFact]:
+    """The facts `text` states (see the module docstring), by field name of `Proposal`."""
+    folded = fold(text)
+    found = {
+        "region": _region(text, folded, places),
+        "applicant_type": _applicant(folded),
+        "budget_eur": _budget(text),
+        "partners": _partners(folded),
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _region(text: str, folded: str, places: Gazetteer) -> ReadFact | None:
+    end = _OPENING_END.search(folded)
+    opening = [(c, w) for c, w, _ in region_mentions(folded[: end.start()] if end else folded, places)]
+    if len({c for c, _ in opening}) == 1 and opening[0][0] in PROVINCES:
+        return ReadFact(value=opening[0][0], evidence=opening[0][1])
+    # Elsewhere in the text a place may be a partner's: "samen met een partner uit Gelderland" says nothing of us.
+    dutch = [
+        (c, w)
+        for c, w, at in region_mentions(folded, places)
+        if c in PROVINCES and not _PARTNER_CUE.search(folded[max(0, at - _CUE_REACH) : at])
+    ]
+    if len({c for c, _ in dutch}) == 1:
+        return ReadFact(value=dutch[0][0], evidence=dutch[0][1])
+    return None
+
+
+def _applicant(folded: str) -> ReadFact | None:
+    own = _SELF.search(folded) or _OPENS_WITH.match(folded)
+    if own is not None:
+        return ReadFact(value=KINDS[own.group(1)], evidence=own.group(0).strip())
+    word = _OWN_WORDS.search(folded)
+    if word is not None:
+        kind = "startup" if word.group(1).startswith("start") else "sme"
+        return ReadFact(value=kind, evidence=word.group(0))
+    head = _HEADCOUNT.search(folded)
+    if head is not None:
+        return ReadFact(value="sme" if int(head.group(1)) < LARGE else "large_enterprise", evidence=head.group(0))
+    return None
+
+
+def _budget(text: str) -> ReadFact | None:
+    amounts: list[tuple[bool, float, str]] = []
+    for m in _MONEY.finditer(text):
+        written = m.group(0).strip().rstrip(".,")
+        try:
+            value = parse_amount(written)
+        except AmountError:
+            continue
+        near = _BUDGET_WORDS.search(fold(text[max(0, m.start() - _BUDGET_REACH) : m.start()])) is not None
+        amounts.append((near, value, written))
+    if not amounts:
+        return None
+    _, value, written = max(amounts, key=lambda a: (a[0], a[1]))
+    return ReadFact(value=value, evidence=written)
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBERS[word]
+
+
+def _partners(folded: str) -> ReadFact | None:
+    joint = _WITH.search(folded)
+    if joint is not None:
+        return ReadFact(value=_count(joint.group(1)) + 1, evidence=joint.group(0))
+    group = _CONSORTIUM.search(folded)
+    if group is not None:
+        return ReadFact(value=_count(group.group(1) or group.group(2)), evidence=group.group(0))
+    return None
