@@ -84,10 +84,13 @@ def test_shared_contract_check(env: dict[str, str]) -> None:
 def test_evaluate_engine_beats_both_baselines(env: dict[str, str]) -> None:
     proc = run(env, "evaluate")
     assert proc.returncode == 0, proc.stderr
-    rows = {line.split("|")[1].strip(): line.split("|")[2:6] for line in proc.stdout.splitlines()[3:]}
+    first = proc.stdout.split("\n\n")[0].splitlines()  # the written dev cases; the real cases' tables follow
+    rows = {line.split("|")[1].strip(): line.split("|")[2:6] for line in first[3:]}
     ndcg = {name: float(cells[3]) for name, cells in rows.items()}
     assert ndcg["hybrid (engine)"] > ndcg["lexical only"]
     assert ndcg["hybrid (engine)"] > ndcg["dense only"]
+    assert "Real funded projects (dev_cases_real.yaml), with the form fields:" in proc.stdout
+    assert "| out of scope (should be flagged) | 36 |" in proc.stdout
 
 
 def test_triage_large_batch_uses_the_worker_path(env: dict[str, str], tmp_path: Path) -> None:

@@ -60,6 +60,10 @@ def facts(text: str, places: Gazetteer) -> dict[str, tuple[object, str]]:
                 "partners": (2, "met een partner"),
             },
         ),
+        (
+            "Wij zijn een veredelingsbedrijf in Enkhuizen en willen met Wageningen onderzoek doen naar een virus",
+            {},  # Enkhuizen is not in the gazetteer; Wageningen is the partner
+        ),
         ("asdf qwerty", {}),
         ("hello hello is this working?", {}),
     ],

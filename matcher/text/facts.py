@@ -30,6 +30,7 @@ _PARTNER_CUE = re.compile(
     r"\b(partners?|partnerbedrijf|samen met|met een \w+ uit|together with|with an? \w+ (?:from|in)|alongside)\b"
 )
 _CUE_REACH = 40  # characters before a place in which a partner cue makes it a partner's place
+_WITH_PLACE = re.compile(r"\b(?:met|with)\s+(?:de |het |the )?$")  # "met Wageningen onderzoek doen": a partner
 
 # Words an organisation uses of itself, after "wij zijn een", "we are a", "als", "as a".
 KINDS: dict[str, str] = {
@@ -128,7 +129,9 @@ def _region(text: str, folded: str, places: Gazetteer) -> ReadFact | None:
     dutch = [
         (c, w)
         for c, w, at in region_mentions(folded, places)
-        if c in PROVINCES and not _PARTNER_CUE.search(folded[max(0, at - _CUE_REACH) : at])
+        if c in PROVINCES
+        and not _PARTNER_CUE.search(folded[max(0, at - _CUE_REACH) : at])
+        and not _WITH_PLACE.search(folded[max(0, at - _CUE_REACH) : at])
     ]
     if len({c for c, _ in dutch}) == 1:
         return ReadFact(value=dutch[0][0], evidence=dutch[0][1])
