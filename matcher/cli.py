@@ -5,7 +5,8 @@
     matcher triage INPUT --output OUTPUT [--top K]
     matcher validate | build | instruments [ID] | evaluate
 
-Exit status 0 on success, 2 on bad input or corpus errors (one line naming what is wrong, no traceback).
+Exit status 0 on success, 2 on bad input or corpus errors (one line naming what is wrong, no traceback), 130 when
+interrupted, 141 when the reader of standard output goes away.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
 from matcher.text.i18n import DEFAULT_LANGUAGE, LANGUAGES, amount, fact_value, gettext, label
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # bad input or corpus: one line on standard error naming the file, row, field and value
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the reader of standard output went away (128 + SIGPIPE, as a shell reports it)
 
 
 def default_language(environ: Mapping[str, str] = os.environ) -> str:
@@ -104,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     m = sub.add_parser("match", parents=[common], help="match one proposal (TEXT, or - for standard input)")
-    m.add_argument("text", metavar="TEXT")
+    m.add_argument("text", metavar="TEXT", nargs="?", default="-", help="the proposal; - or nothing: standard input")
     m.add_argument("--region", type=_region, help="province or region code, e.g. NL-GE")
     m.add_argument("--applicant-type", choices=APPLICANT_TYPES)
     m.add_argument("--budget", type=_budget, help="total project budget in euros: 250000, 250.000, 1,5 miljoen, 35k")
@@ -359,13 +362,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
     except MatcherError as exc:
         print(f"matcher: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("matcher: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`matcher match ... | head -1`): stop quietly, as Unix tools do on SIGPIPE. Python's
+        # advice: point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -143,3 +143,30 @@ def test_light_commands_load_no_model_faiss_or_scikit_learn(argv: list[str]) -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly() -> None:
+    """`matcher instruments --json | head -1`: no BrokenPipeError traceback, the shell's SIGPIPE status (141)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).parent / "matcher"), "instruments", "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == b"["
+        proc.stdout.close()  # what `head -1` does after its line
+        err = proc.stderr.read().decode()
+        assert (proc.wait(timeout=60), err) == (141, "")
+
+
+def test_match_without_text_reads_standard_input(
+    run,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Wij bouwen een waterstof pilot met een elektrolyser"))
+    code, out, _ = run("match", "--top", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["matches"][0]["instrument_id"] == "nl-waterstof"
