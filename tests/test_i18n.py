@@ -62,7 +62,7 @@ def engine_ids() -> set[str]:
         "type": typing.get_args(InstrumentType),
         "criterion": CRITERIA,
         "missing": CRITERIA[:-1],  # every criterion but the deadline can be missing from a proposal
-        "flag": flags(Proposal(text="x"), [], 0.2),  # a proposal without facts or matches raises every flag
+        "flag": flags(Proposal(text="x"), [], 0.2, []),  # a proposal without facts or matches raises every flag
         "availability": typing.get_args(typing.get_type_hints(InstrumentGap)["availability"]),
         "country": ("BE", "DE"),  # the countries of the neighbour regions
     }

@@ -37,6 +37,7 @@ from matcher.errors import InputError
 from matcher.io.corpus import Corpus
 from matcher.pipeline.matcher import Matcher
 from matcher.records import DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records.results import is_weak
 from matcher.records.threshold import Threshold
 from matcher.retrieval.lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
 from matcher.rules.availability import Availability, availability, covers
@@ -206,7 +207,7 @@ def analyse(
     instruments = [i for i in corpus.instruments if _covers(i, options)]
     states = {i.id: availability(i, as_of) for i in instruments}
     matched = {p.id: _matched(r, threshold.value) for p, r in pairs}
-    weak = {p.id for p, r in pairs if best_score(r) < threshold.value}
+    weak = {p.id for p, r in pairs if is_weak(r.matches, r.themes, threshold.value)}
     names = corpus.theme_names("nl")
     themes = tuple(t.id for t in corpus.themes if options.theme in (None, t.id))
     regions = _regions(pairs, options)

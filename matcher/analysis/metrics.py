@@ -112,11 +112,13 @@ class Detection:
 def detection(
     matcher: Matcher, out_of_scope: Sequence[Proposal], in_scope: Sequence[Proposal], as_of: dt.date
 ) -> Detection:
-    """Count the `weak_match` decisions (best fit below the matcher's threshold) on both sets."""
-    weak = matcher.weak_match
-    oos = matcher.best_fit_scores(out_of_scope, as_of)
-    ins = matcher.best_fit_scores(in_scope, as_of)
-    return Detection(len(oos), sum(s < weak for s in oos), len(ins), sum(s < weak for s in ins), weak)
+    """Count the engine's `weak_match` decisions on both sets."""
+
+    def flagged(proposals: Sequence[Proposal]) -> int:
+        return sum("weak_match" in r.flags for r in matcher.match_batch(proposals, as_of=as_of))
+
+    oos, ins = flagged(out_of_scope), flagged(in_scope)
+    return Detection(len(out_of_scope), oos, len(in_scope), ins, matcher.weak_match)
 
 
 def evaluate(

@@ -27,7 +27,7 @@ from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
 from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal
-from matcher.records.results import ReadFact, best_fit
+from matcher.records.results import ReadFact, is_weak
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
 from matcher.retrieval.encoders import Encoder
@@ -269,7 +269,7 @@ class Matcher:
             partner_regions=tuple(partners),
             themes=tuple(themes),
             language=scores.languages[row],
-            flags=flags(prop, matches, self.weak_match) + conflicts(given, facts),
+            flags=flags(prop, matches, self.weak_match, themes) + conflicts(given, facts),
             read_from_text=read,
         )
 
@@ -316,13 +316,13 @@ def conflicts(given: Proposal, facts: Mapping[str, ReadFact]) -> tuple[str, ...]
     )
 
 
-def flags(prop: Proposal, matches: Sequence[Match], weak_match: float) -> tuple[str, ...]:
+def flags(prop: Proposal, matches: Sequence[Match], weak_match: float, themes: Sequence[str]) -> tuple[str, ...]:
     """Signals for an adviser triaging a batch: weak fit, nothing to apply for, information to ask for.
 
     `weak_match` compares with the best score of a match that is not ineligible, as the calibration measures it.
     """
     out = []
-    if best_fit(matches) < weak_match:
+    if is_weak(matches, themes, weak_match):
         out.append("weak_match")
     if all(m.eligibility == "ineligible" for m in matches):
         out.append("no_eligible_match")
