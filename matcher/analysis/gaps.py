@@ -6,7 +6,7 @@ runs the matcher first. The report holds:
 - the demand/supply matrix by theme x region: proposals per cell (each proposal counts once for each of its themes;
   without a region it counts under `NL`) against the instruments not closed at `as_of` that cover the theme and the
   region; a cell with demand and no such instrument is a gap;
-- unmet demand: proposals whose best match that is not ineligible scores below the weak-match threshold, clustered
+- unmet demand: proposals flagged weak (`records.results.is_weak`: best fit below the threshold, or no theme), clustered
   (k-means, k by silhouette) and labelled with the terms most distinctive of each cluster against the whole batch;
 - instruments nobody matched (not closed, and in no proposal's top matches at or above the threshold);
 - instruments closing within `window_days` of `as_of`, with the proposals whose top matches include them.
