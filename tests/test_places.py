@@ -71,3 +71,11 @@ def test_patterns_are_compiled_once_per_gazetteer_and_dropped_with_it() -> None:
     del tiny
     gc.collect()
     assert key not in places_module._COMPILED
+
+
+def test_a_name_that_starts_with_an_apostrophe_is_found() -> None:
+    from matcher import Settings, load_corpus
+    from matcher.text.places import mentioned_regions
+
+    places = load_corpus(Settings().corpora).places
+    assert mentioned_regions("Een start-up uit 's-Gravenhage zoekt partners", places) == {"NL-ZH"}

@@ -29,7 +29,8 @@ _COMPILED: dict[int, _Compiled] = {}
 
 def _alternation(words: Iterable[str]) -> str:
     # Longest first, so "noord-holland" wins over a shorter word at the same place.
-    return r"\b(" + "|".join(sorted(sorted(set(words)), key=len, reverse=True)) + r")\b"
+    # Word edges by lookaround, not \b: a name may start with an apostrophe ("'s-Hertogenbosch").
+    return r"(?<!\w)(" + "|".join(sorted(sorted(set(words)), key=len, reverse=True)) + r")(?!\w)"
 
 
 def _compile(places: Gazetteer) -> _Compiled:
