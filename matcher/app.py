@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from matcher.errors import InputError
-from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_jsonl_atomic
+from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_lines_atomic
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
 from matcher.records import DEFAULT_TOP, DevCase, Instrument, MatchResult, Proposal
 from matcher.records.threshold import Threshold
@@ -137,7 +137,7 @@ def parse_batch(data: bytes, name: str) -> list[Proposal]:
 
 def write_results(path: Path, results: Sequence[MatchResult]) -> None:
     """The results as JSONL, one line per proposal in input order; the file appears whole or not at all."""
-    write_jsonl_atomic(path, (r.to_dict() for r in results))
+    write_lines_atomic(path, (r.model_dump_json() for r in results))
 
 
 # -- analysis --------------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import json
 import resource
 import statistics
 import time
@@ -69,7 +68,7 @@ def main() -> None:
         raw_runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         results = app.triage(matcher, proposals, as_of=as_of, parallel=True)
-        lines = [json.dumps(r.to_dict(), ensure_ascii=False) for r in results]
+        lines = [r.model_dump_json() for r in results]  # what `matcher triage` writes
         triage_runs.append(time.perf_counter() - t0)
     raw_s, triage_s = statistics.median(raw_runs), statistics.median(triage_runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -119,10 +119,15 @@ def parse_proposals(text: str, name: str, suffix: str) -> list[Proposal]:
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write every record as one JSON line, whole or not at all (see `write_lines_atomic`)."""
+    write_lines_atomic(path, (json.dumps(rec, ensure_ascii=False) for rec in records))
+
+
+def write_lines_atomic(path: Path, lines: Iterable[str]) -> None:
     """Write all lines to a temporary file beside `path`, then rename: the file appears complete or not at all."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{path}: output folder {folder} does not exist")
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for line in lines:
+            fh.write(line + "\n")

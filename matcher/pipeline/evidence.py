@@ -47,7 +47,7 @@ class ProjectEvidence:
 
 
 def _similar(project: FundedProject, similarity: float) -> SimilarProject:
-    return SimilarProject(
+    return SimilarProject.model_construct(
         id=project.id,
         title=project.title,
         beneficiary=project.beneficiary,

@@ -41,7 +41,10 @@ def next_step_codes(inst: Instrument, checks: Sequence[Check]) -> list[Reason]:
     """The checks missed (and an uncertain deadline) to look at, how to apply, and where the conditions are."""
     todo = [c for c in checks if c.status == "missed"]
     todo += [c for c in checks if c.status == "unknown" and c.criterion == "deadline"]
-    steps = [reason("next.check", criterion=c.criterion, check=c.reason.model_dump(mode="json")) for c in todo]
+    steps = [
+        reason("next.check", criterion=c.criterion, check={"code": c.reason.code, "params": c.reason.params})
+        for c in todo
+    ]
     if inst.how_to_apply:
         steps.append(reason("next.how_to_apply", text=inst.how_to_apply))
     steps.append(reason("next.read_conditions", url=str(inst.source.url)))

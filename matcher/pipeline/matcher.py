@@ -263,7 +263,7 @@ class Matcher:
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
         partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
-        return MatchResult(
+        return MatchResult.model_construct(
             proposal_id=prop.id,
             matches=tuple(matches),
             partner_regions=tuple(partners),
@@ -290,7 +290,7 @@ class Matcher:
         closest = self.embeddings.passages[cols[int(np.argmax(passage_row[cols]))]].text if len(cols) else None
         shared = [t for t in themes if t in inst.themes]
         terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
-        return Match(
+        return Match.model_construct(
             instrument_id=inst.id,
             name=inst.name,
             level=inst.level,

@@ -232,7 +232,9 @@ class PartnerFinder:
             why.append(reason("partner.shared_programmes", programmes=common))
         if abroad is not None and self.prior is not None:
             why.append(h2020_reason(abroad, self.prior.source))
-        return PartnerRegion(region=reg.code, name=reg.name, score=round(score, 4), why_codes=tuple(why))
+        return PartnerRegion.model_construct(
+            region=reg.code, name=reg.name, score=round(score, 4), why_codes=tuple(why)
+        )
 
 
 def h2020_reason(found: CountryShare, source: str) -> Reason:

@@ -13,7 +13,9 @@ them into Dutch or English (`matcher.text.i18n.localise`) and fills `why`, `next
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,11 +29,16 @@ class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Reason(_Result):
-    """A message id of the catalogues (`matcher/locales`) and the values it is filled with."""
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A message id of the catalogues (`matcher/locales`) and the values it is filled with.
 
-    code: str = Field(description="message id, e.g. 'check.region.met'")
-    params: dict[str, Any] = Field(default_factory=dict, description="values the message is filled with")
+    A plain dataclass, not a model: a triage of 250 proposals makes ~35,000 of them, and building a pydantic model
+    costs ~16 us where this costs under 1 us (measured 2026-12-01). Pydantic still documents and reads it.
+    """
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class CriterionCheck(_Result):
@@ -122,5 +129,7 @@ class MatchResult(_Result):
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (lists, not tuples)."""
-        return self.model_dump(mode="json")
+        """Plain JSON-ready dict (lists, not tuples). Through JSON: pydantic writes JSON in 0.27 ms per result where
+        building the Python dict directly takes 1.9 ms (measured 2026-12-01), and parsing it back is cheap."""
+        data: dict[str, Any] = json.loads(self.model_dump_json())
+        return data

@@ -30,7 +30,7 @@ class Check(NamedTuple):
     reason: Reason
 
     def record(self) -> CriterionCheck:
-        return CriterionCheck(criterion=self.criterion, status=self.status, reason=self.reason)
+        return CriterionCheck.model_construct(criterion=self.criterion, status=self.status, reason=self.reason)
 
 
 def check_region(inst: Instrument, prop: Proposal) -> Check:
