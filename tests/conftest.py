@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from matcher import Corpus, HashingEncoder, Matcher, load_corpus
+from matcher import Corpus, HashingEncoder, Matcher, Proposal, load_corpus
+from matcher.records.threshold import Threshold
 from service.app import create_app
 from service.config import ServiceSettings
 from service.deps import get_matcher, get_store
-from service.storage import FeedbackStore
+from service.storage import MIGRATIONS, FeedbackStore
 
 SOURCE = {"url": "https://example.org/regeling", "as_of": dt.date(2026, 1, 1)}
 
@@ -235,3 +238,51 @@ SHARED = REPO.parent / "shared"
 def bundled_corpus() -> Corpus:
     """The bundled corpora, loaded once (for their gazetteer and mappings in tests of a tiny corpus)."""
     return load_corpus(BUNDLED)
+
+
+# -- the gap analysis corpus and batch (test_gaps, test_service_gaps) ------------------------------------------
+GAP_AS_OF = dt.date(2026, 11, 30)
+GAP_THRESHOLD = Threshold.fixed(0.7, "fixed for the tests")
+GAP_BATCH = [
+    ("h1", "Wij bouwen een waterstof pilot met een elektrolyser", "NL-GR"),
+    ("s1", "Scholing en opleiding van werknemers in het mkb", "NL-UT"),
+    ("e1", "Plantaardige eiwitten: wij ontwikkelen vleesvervangers van erwten", "NL-GE"),
+    ("e2", "Vleesvervangers uit plantaardige eiwitten van bonen", "NL-GE"),
+    ("t1", "Ons theatergezelschap maakt een voorstelling met nieuwe decors en kostuums", "NL-UT"),
+    ("t2", "Een theatergezelschap zoekt geld voor decors voor de voorstelling", "NL-UT"),
+]
+
+
+def closing_soon_corpus(root: Path) -> Path:
+    instruments: list[dict[str, Any]] = [dict(i) for i in INSTRUMENTS]
+    for inst in instruments:
+        if inst["id"] == "nl-scholing":
+            inst.update(status="open", opens=dt.date(2026, 1, 1), closes=GAP_AS_OF + dt.timedelta(days=30))
+    return write_corpus(root, instruments)
+
+
+@pytest.fixture(scope="module")
+def gap_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    """The tiny corpus with one instrument closing 30 days after GAP_AS_OF (gap analysis tests)."""
+    root = closing_soon_corpus(tmp_path_factory.mktemp("gaps") / "corpora")
+    return Matcher.build(load_corpus(root), HashingEncoder())
+
+
+def gap_proposals() -> list[Proposal]:
+    extra: dict[str, Any] = {"applicant_type": "sme", "trl": 6, "partners": 3}
+    return [Proposal(id=i, text=t, region=r, **(extra if i == "h1" else {})) for i, t, r in GAP_BATCH]
+
+
+def version_2_database(path: Path) -> None:
+    """The file as the second release left it: feedback and one triage run, without the run's proposals."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for version, script in enumerate(MIGRATIONS[:2], 1):
+            conn.executescript(script)
+            conn.execute("INSERT INTO schema_version VALUES (?, '2026-10-01T00:00:00+00:00')", (version,))
+        conn.execute("INSERT INTO feedback VALUES (1, 'p1', 'eu-zorg', 1, 'oud', '2026-10-02T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO triage_run VALUES (1, '2026-10-03T00:00:00+00:00', 'oud.csv', 1, 5, ?)",
+            (json.dumps([{"proposal_id": "o1", "matches": []}]),),
+        )
+    conn.close()

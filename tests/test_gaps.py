@@ -9,55 +9,24 @@ Answers known in advance (threshold 0.7, hashing encoder):
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from matcher import HashingEncoder, InputError, Matcher, Proposal, load_corpus
+from matcher import InputError, Matcher, Proposal
 from matcher.analysis.calibration import separating_cut
 from matcher.analysis.gap_report import CSV_NAMES, csv_paths, render_html, write_report
 from matcher.analysis.gaps import GapOptions, GapReport, cluster_labels, gap_report
 from matcher.cli import main
-from matcher.records.threshold import Threshold
 
-from .conftest import INSTRUMENTS, write_corpus
+from .conftest import GAP_AS_OF, GAP_BATCH, GAP_THRESHOLD, closing_soon_corpus, gap_proposals
 
-AS_OF = dt.date(2026, 11, 30)
-THRESHOLD = Threshold.fixed(0.7, "fixed for the tests")
-BATCH = [
-    ("h1", "Wij bouwen een waterstof pilot met een elektrolyser", "NL-GR"),
-    ("s1", "Scholing en opleiding van werknemers in het mkb", "NL-UT"),
-    ("e1", "Plantaardige eiwitten: wij ontwikkelen vleesvervangers van erwten", "NL-GE"),
-    ("e2", "Vleesvervangers uit plantaardige eiwitten van bonen", "NL-GE"),
-    ("t1", "Ons theatergezelschap maakt een voorstelling met nieuwe decors en kostuums", "NL-UT"),
-    ("t2", "Een theatergezelschap zoekt geld voor decors voor de voorstelling", "NL-UT"),
-]
-
-
-def closing_soon_corpus(root: Path) -> Path:
-    instruments: list[dict[str, Any]] = [dict(i) for i in INSTRUMENTS]
-    for inst in instruments:
-        if inst["id"] == "nl-scholing":
-            inst.update(status="open", opens=dt.date(2026, 1, 1), closes=AS_OF + dt.timedelta(days=30))
-    return write_corpus(root, instruments)
+AS_OF = GAP_AS_OF
 
 
 @pytest.fixture(scope="module")
-def matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
-    root = closing_soon_corpus(tmp_path_factory.mktemp("gaps") / "corpora")
-    return Matcher.build(load_corpus(root), HashingEncoder())
-
-
-def proposals() -> list[Proposal]:
-    extra: dict[str, Any] = {"applicant_type": "sme", "trl": 6, "partners": 3}
-    return [Proposal(id=i, text=t, region=r, **(extra if i == "h1" else {})) for i, t, r in BATCH]
-
-
-@pytest.fixture(scope="module")
-def report(matcher: Matcher) -> GapReport:
-    return gap_report(matcher, proposals(), AS_OF, THRESHOLD)
+def report(gap_matcher: Matcher) -> GapReport:
+    return gap_report(gap_matcher, gap_proposals(), AS_OF, GAP_THRESHOLD)
 
 
 def test_a_cell_with_demand_and_no_open_instrument_is_a_gap(report: GapReport) -> None:
@@ -78,13 +47,15 @@ def test_instruments_nobody_matched_leave_out_closed_ones(report: GapReport) -> 
     assert [i.instrument_id for i in report.unmatched] == ["eu-zorg", "rom-oost-lening"]
 
 
-def test_weak_matches_cluster_deterministically_with_distinctive_labels(matcher: Matcher, report: GapReport) -> None:
+def test_weak_matches_cluster_deterministically_with_distinctive_labels(
+    gap_matcher: Matcher, report: GapReport
+) -> None:
     assert sorted(u.proposal_id for u in report.unmet) == ["e1", "e2", "t1", "t2"]
     groups = sorted(tuple(sorted(c.members)) for c in report.clusters)
     assert groups == [("e1", "e2"), ("t1", "t2")]
     labels = {c.members[0][0]: c.label for c in report.clusters}
     assert "vleesvervangers" in labels["e"] and "theatergezelschap" in labels["t"]
-    again = gap_report(matcher, proposals(), AS_OF, THRESHOLD)
+    again = gap_report(gap_matcher, gap_proposals(), AS_OF, GAP_THRESHOLD)
     assert again.clusters == report.clusters
     assert report.to_dict()["clusters"][0]["members"] == list(report.clusters[0].members)
 
@@ -94,15 +65,15 @@ def test_cluster_labels_number_the_largest_cluster_first() -> None:
     assert cluster_labels(__import__("numpy").array(vectors, dtype=float)).tolist() == [1, 1, 0, 0, 0]
 
 
-def test_filters_keep_one_theme_and_reject_unknown_values(matcher: Matcher) -> None:
-    only = gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(theme="agrifood", region="NL-GE"))
+def test_filters_keep_one_theme_and_reject_unknown_values(gap_matcher: Matcher) -> None:
+    only = gap_report(gap_matcher, gap_proposals(), AS_OF, GAP_THRESHOLD, GapOptions(theme="agrifood", region="NL-GE"))
     assert [(c.theme, c.region, c.demand) for c in only.cells] == [("agrifood", "NL-GE", 2)]
     with pytest.raises(InputError, match="unknown theme 'kunst'; known themes: energy, human-capital"):
-        gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(theme="kunst"))
+        gap_report(gap_matcher, gap_proposals(), AS_OF, GAP_THRESHOLD, GapOptions(theme="kunst"))
     with pytest.raises(InputError, match="unknown region 'NL-XX'; known regions: NL-GR"):
-        gap_report(matcher, proposals(), AS_OF, THRESHOLD, GapOptions(region="NL-XX"))
+        gap_report(gap_matcher, gap_proposals(), AS_OF, GAP_THRESHOLD, GapOptions(region="NL-XX"))
     with pytest.raises(InputError, match="no proposals in the batch"):
-        gap_report(matcher, [], AS_OF, THRESHOLD)
+        gap_report(gap_matcher, [], AS_OF, GAP_THRESHOLD)
 
 
 def test_separating_cut_takes_the_middle_of_the_best_gap() -> None:
@@ -146,9 +117,9 @@ UNMATCHED = {
     ],
 )  # fmt: skip
 def test_report_renders_in_dutch_and_in_english(
-    report: GapReport, matcher: Matcher, lang: str, expected: list[str], other: list[str]
+    report: GapReport, gap_matcher: Matcher, lang: str, expected: list[str], other: list[str]
 ) -> None:
-    names = matcher.corpus.theme_names(lang)
+    names = gap_matcher.corpus.theme_names(lang)
     page = render_html(report, {"demand_heatmap": b"png"}, {"unmet": "q4-unmet.csv"}, lang, names)
     assert page.startswith(f'<!doctype html>\n<html lang="{lang}">')
     assert [s for s in [*expected, UNMATCHED[lang]] if s not in page] == []
@@ -156,9 +127,9 @@ def test_report_renders_in_dutch_and_in_english(
     assert page.count("<img ") == 1 and 'src="data:image/png;base64,cG5n"' in page
 
 
-def test_write_report_in_english(report: GapReport, matcher: Matcher, tmp_path: Path) -> None:
+def test_write_report_in_english(report: GapReport, gap_matcher: Matcher, tmp_path: Path) -> None:
     out = tmp_path / "q4.html"
-    write_report(report, out, "en", matcher.corpus.theme_names("en"), draw=lambda _: {})
+    write_report(report, out, "en", gap_matcher.corpus.theme_names("en"), draw=lambda _: {})
     page = out.read_text()
     assert '<html lang="en">' in page and UNMATCHED["en"] in page and "<td>Skills</td>" in page
 
@@ -189,7 +160,7 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-
     return invoke
 
 
-def batch_file(folder: Path, rows: list[tuple[str, str, str]] = BATCH, extra: str = "") -> Path:
+def batch_file(folder: Path, rows: list[tuple[str, str, str]] = GAP_BATCH, extra: str = "") -> Path:
     path = folder / "intake.csv"
     body = "".join(f'{i},"{t}",{r}\n' for i, t, r in rows)
     path.write_text("id,text,region\n" + body + extra, encoding="utf-8")
@@ -243,11 +214,11 @@ def test_cli_bad_batch_exits_2_and_writes_nothing(run, tmp_path: Path, content: 
     assert list(out.parent.iterdir()) == []
 
 
-def test_place_names_of_the_corpus_gazetteer_are_not_cluster_labels(matcher: Matcher) -> None:
+def test_place_names_of_the_corpus_gazetteer_are_not_cluster_labels(gap_matcher: Matcher) -> None:
     arnhem = [
         Proposal(id=f"a{n}", text=f"Ons theatergezelschap uit Arnhem speelt voorstelling {n} in Arnhem", region="NL-GE")
         for n in (1, 2)
     ]
-    report = gap_report(matcher, [*proposals()[:4], *arnhem], AS_OF, THRESHOLD)
+    report = gap_report(gap_matcher, [*gap_proposals()[:4], *arnhem], AS_OF, GAP_THRESHOLD)
     labels = {c.members[0]: c.label for c in report.clusters}
     assert "theatergezelschap" in labels["a1"] and "arnhem" not in labels["a1"]  # Arnhem is in the tiny gazetteer

@@ -21,16 +21,17 @@ from service.deps import get_matcher, get_store
 from service.gaps import GAP_CACHE_SIZE, get_demo_intake, get_threshold
 from service.storage import FeedbackStore
 
-from .test_gaps import THRESHOLD, matcher, proposals  # noqa: F401  (the module-scoped matcher fixture)
-from .test_service_runs import version_2_database
+from .conftest import GAP_THRESHOLD as THRESHOLD
+from .conftest import gap_proposals as proposals
+from .conftest import version_2_database
 
 AS_OF = {"as_of": "2026-11-30"}
 
 
 @pytest.fixture
-def client(matcher: Matcher, store: FeedbackStore) -> Iterator[TestClient]:  # noqa: F811
+def client(gap_matcher: Matcher, store: FeedbackStore) -> Iterator[TestClient]:
     app = create_app(service=ServiceSettings(db=Path("unused")))
-    app.dependency_overrides[get_matcher] = lambda: matcher
+    app.dependency_overrides[get_matcher] = lambda: gap_matcher
     app.dependency_overrides[get_store] = lambda: store
     app.dependency_overrides[get_demo_intake] = lambda: proposals
     app.dependency_overrides[get_threshold] = lambda: THRESHOLD
@@ -111,12 +112,12 @@ def test_gaps_of_an_unknown_run_is_404(client: TestClient) -> None:
     )
 
 
-def test_gaps_of_a_run_stored_before_proposals_were_kept_is_422(matcher: Matcher, tmp_path: Path) -> None:  # noqa: F811
+def test_gaps_of_a_run_stored_before_proposals_were_kept_is_422(gap_matcher: Matcher, tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     version_2_database(path)  # run 1 has results only
     with FeedbackStore.open(path) as old:
         app = create_app(service=ServiceSettings(db=Path("unused")))
-        app.dependency_overrides[get_matcher] = lambda: matcher
+        app.dependency_overrides[get_matcher] = lambda: gap_matcher
         app.dependency_overrides[get_store] = lambda: old
         app.dependency_overrides[get_threshold] = lambda: THRESHOLD
         response = TestClient(app).get("/v1/gaps", params={"run": 1})
@@ -138,25 +139,25 @@ def test_run_is_documented_in_the_openapi_schema(client: TestClient) -> None:
 Counted = Callable[..., list[MatchResult]]
 
 
-def count_calls(monkeypatch: pytest.MonkeyPatch, matcher: Matcher) -> list[int]:  # noqa: F811
-    """Wrap `matcher.match_batch` (for this test only) and return the list its calls are appended to."""
+def count_calls(monkeypatch: pytest.MonkeyPatch, gap_matcher: Matcher) -> list[int]:
+    """Wrap `gap_matcher.match_batch` (for this test only) and return the list its calls are appended to."""
     calls: list[int] = []
-    original: Counted = matcher.match_batch
+    original: Counted = gap_matcher.match_batch
 
     def counting(batch: Sequence[Proposal], *args: Any, **kwargs: Any) -> list[MatchResult]:
         calls.append(len(batch))
         return original(batch, *args, **kwargs)
 
-    monkeypatch.setattr(matcher, "match_batch", counting)
+    monkeypatch.setattr(gap_matcher, "match_batch", counting)
     return calls
 
 
 def test_a_repeated_query_is_answered_from_the_cache(
     client: TestClient,
-    matcher: Matcher,  # noqa: F811
+    gap_matcher: Matcher,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls = count_calls(monkeypatch, matcher)
+    calls = count_calls(monkeypatch, gap_matcher)
     loads: list[int] = []
 
     def demo() -> list[Proposal]:
@@ -177,12 +178,12 @@ def test_a_repeated_query_is_answered_from_the_cache(
 
 def test_a_run_and_the_demo_are_cached_apart(
     client: TestClient,
-    matcher: Matcher,  # noqa: F811
+    gap_matcher: Matcher,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = [{"id": "x1", "text": "Scholing en opleiding van werknemers in het mkb", "region": "NL-UT"}]
     run_id = client.post("/v1/triage", json={"proposals": rows}).headers["x-triage-run"]
-    calls = count_calls(monkeypatch, matcher)
+    calls = count_calls(monkeypatch, gap_matcher)
     demo = client.get("/v1/gaps", params=AS_OF).json()
     run = client.get("/v1/gaps", params={**AS_OF, "run": run_id}).json()
     assert (demo["proposals"], run["proposals"]) == (6, 1)

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from matcher import Proposal
 from service.storage import MIGRATIONS, FeedbackStore, RunWithoutProposalsError, TriageRun, UnknownRunError
 
-from .conftest import REPO
+from .conftest import REPO, version_2_database
 
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
 MEDTECH = "Medische technologie voor de zorg"
@@ -162,21 +162,6 @@ def test_a_version_1_database_is_migrated_keeping_its_feedback(tmp_path: Path) -
         ("results", "TEXT", 1),
         ("proposals", "TEXT", 0),
     ]
-
-
-def version_2_database(path: Path) -> None:
-    """The file as the second release left it: feedback and one triage run, without the run's proposals."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for version, script in enumerate(MIGRATIONS[:2], 1):
-            conn.executescript(script)
-            conn.execute("INSERT INTO schema_version VALUES (?, '2026-10-01T00:00:00+00:00')", (version,))
-        conn.execute("INSERT INTO feedback VALUES (1, 'p1', 'eu-zorg', 1, 'oud', '2026-10-02T00:00:00+00:00')")
-        conn.execute(
-            "INSERT INTO triage_run VALUES (1, '2026-10-03T00:00:00+00:00', 'oud.csv', 1, 5, ?)",
-            (json.dumps([{"proposal_id": "o1", "matches": []}]),),
-        )
-    conn.close()
 
 
 def test_a_version_2_database_is_migrated_keeping_its_runs_without_proposals(tmp_path: Path) -> None:
