@@ -30,7 +30,7 @@ from matcher.records.results import best_fit
 from matcher.records.threshold import Threshold
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2  # 2: best fits checked with the facts read from the text, as `match` does
 AS_OF = dt.date(2026, 11, 30)
 
 # Requests a programme's intake desk does receive but that no funding instrument is for.

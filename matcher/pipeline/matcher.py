@@ -224,7 +224,8 @@ class Matcher:
         for start in range(0, len(proposals), ENCODE_CHUNK):
             chunk = proposals[start : start + ENCODE_CHUNK]
             final = self.score([p.text for p in chunk]).final
-            for row, prop in enumerate(chunk):
+            for row, given in enumerate(chunk):
+                prop = self.with_facts(given)[0]  # checked as `match` checks it, so flags and calibration agree
                 allowed = among[start + row] if among is not None else None
                 best = 0.0
                 for pos in np.argsort(-final[row], kind="stable"):
@@ -240,10 +241,14 @@ class Matcher:
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
         return self.match_batch([proposal], top_k, as_of)[0]
 
-    def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+    def with_facts(self, given: Proposal) -> tuple[Proposal, dict[str, ReadFact], dict[str, ReadFact]]:
+        """The proposal as checked (the user's values, then what its text states), all facts read, and those used."""
         facts = read_facts(given.text, self.corpus.places)
         read = {k: f for k, f in facts.items() if getattr(given, k) is None}  # what the user gave wins
-        prop = given.model_copy(update={k: f.value for k, f in read.items()})
+        return given.model_copy(update={k: f.value for k, f in read.items()}), facts, read
+
+    def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+        prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
         final = scores.final[row]
         order = np.argsort(-final, kind="stable")

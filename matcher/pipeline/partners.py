@@ -27,7 +27,7 @@ from matcher.records import PROVINCES, Collaboration, Gazetteer, Instrument, Par
 from matcher.rules.availability import covers
 from matcher.text.language import clip, reason
 from matcher.text.passages import SUMMARY, Passage
-from matcher.text.places import mentioned_regions
+from matcher.text.places import mentioned_regions, opening
 from matcher.text.themes import fold
 
 TOP_REGIONS = 5
@@ -62,7 +62,6 @@ AREAS: dict[str, str] = {
 }
 _AREA = re.compile(r"\b(" + "|".join(map(re.escape, AREAS)) + r")\b")
 # Where the applicant presents itself ends at the first sentence end or the first mention of others.
-_OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
 
 
 def wide_programmes(instruments: Sequence[Instrument]) -> frozenset[str]:
@@ -100,9 +99,7 @@ def applicant_region(text: str, places: Gazetteer) -> str | None:
     >>> applicant_region("Transportbedrijf in Assen met 45 trucks", corpus.places)
     'NL-DR'
     """
-    folded = fold(text)
-    end = _OPENING_END.search(folded)
-    found = mentioned_regions(folded[: end.start()] if end else folded, places)
+    found = mentioned_regions(opening(fold(text)), places)
     return found.pop() if len(found) == 1 else None
 
 

@@ -21,10 +21,8 @@ import re
 
 from matcher.records import PROVINCES, Gazetteer, ReadFact
 from matcher.records.amounts import AmountError, parse_amount
-from matcher.text.places import region_mentions
+from matcher.text.places import opening, region_mentions
 from matcher.text.themes import fold
-
-_OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
 
 _PARTNER_CUE = re.compile(
     r"\b(partners?|partnerbedrijf|samen met|met een \w+ uit|together with|with an? \w+ (?:from|in)|alongside)\b"
@@ -121,10 +119,9 @@ def read_facts(text: str, places: Gazetteer) -> dict[str, ReadFact]:
 
 
 def _region(text: str, folded: str, places: Gazetteer) -> ReadFact | None:
-    end = _OPENING_END.search(folded)
-    opening = [(c, w) for c, w, _ in region_mentions(folded[: end.start()] if end else folded, places)]
-    if len({c for c, _ in opening}) == 1 and opening[0][0] in PROVINCES:
-        return ReadFact(value=opening[0][0], evidence=opening[0][1])
+    first = [(c, w) for c, w, _ in region_mentions(opening(folded), places)]
+    if len({c for c, _ in first}) == 1 and first[0][0] in PROVINCES:
+        return ReadFact(value=first[0][0], evidence=first[0][1])
     # Elsewhere in the text a place may be a partner's: "samen met een partner uit Gelderland" says nothing of us.
     dutch = [
         (c, w)

@@ -90,3 +90,13 @@ def region_mentions(text: str, places: Gazetteer) -> list[tuple[str, str, int]]:
     for code, pattern in compiled.regions.items():
         hits += [(m.start(), code, m.group(0)) for m in pattern.finditer(folded)]
     return [(code, words, start) for start, code, words in sorted(hits)]
+
+
+# Where the opening of a text, in which applicants place themselves, ends: a sentence end or a word about partners.
+_OPENING_END = re.compile(r"[.!?;:]\s|\b(met|samen|partners?|with|together|alongside)\b")
+
+
+def opening(folded: str) -> str:
+    """The part of a folded text before its first sentence end or partner word ("Transportbedrijf in Assen")."""
+    end = _OPENING_END.search(folded)
+    return folded[: end.start()] if end else folded
