@@ -25,11 +25,13 @@ from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals,
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
 from matcher.records import DEFAULT_TOP, DevCase, Instrument, MatchResult, Proposal
 from matcher.records.threshold import Threshold
+from matcher.rules.availability import status_on, window
 from matcher.rules.catalogue import InstrumentQuery, select
 from matcher.settings import Settings
 from matcher.text.i18n import DEFAULT_LANGUAGE, localise
 
 if TYPE_CHECKING:  # the engine's modules load models, faiss and scikit-learn: imported where they are used
+    from matcher.analysis.audit import AuditReport
     from matcher.analysis.gaps import GapReport
     from matcher.io.importers.import_report import ImportReport
     from matcher.pipeline.matcher import Matcher
@@ -262,7 +264,7 @@ class CorpusSummary:
     hash: str
 
     def line(self) -> str:
-        levels = ", ".join(f"{k} {v}" for k, v in self.levels.items())
+        levels = ", ".join(f"{k} {v}" for k, v in self.levels.items() if v)
         projects = f", {self.projects} funded projects" if self.projects else ""
         return (
             f"ok: {self.instruments} instruments ({levels}), {self.themes} themes, {self.regions} regions, "
@@ -275,7 +277,8 @@ def validate(settings: Settings) -> CorpusSummary:
     corpus = load_corpus_from(settings)
     cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
     levels = {
-        lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in ("eu", "national", "provincial", "regional")
+        lvl: sum(i.level == lvl for i in corpus.instruments)
+        for lvl in ("eu", "national", "provincial", "regional", "municipal")
     }
     return CorpusSummary(
         instruments=len(corpus.instruments),
@@ -293,6 +296,29 @@ def build(settings: Settings, force: bool = False) -> dict[str, Any]:
     """Build (or load, when current) the artefacts and the threshold; returns the index manifest."""
     matcher = load_matcher(settings, rebuild=force)
     return {**matcher.embeddings.manifest, "weak_match": matcher.weak_match}
+
+
+def audit(settings: Settings, as_of: dt.date | None = None) -> AuditReport:
+    """What each instrument record needs attention for on `as_of` (`matcher.analysis.audit`)."""
+    from matcher.analysis.audit import audit as run_audit
+
+    return run_audit(load_corpus_from(settings), as_of or dt.date.today())
+
+
+def instrument_json(inst: Instrument, as_of: dt.date | None = None) -> dict[str, Any]:
+    """An instrument as JSON with the contract's `status`, `opens`, `closes` derived from its rounds on `as_of`.
+
+    `status` is `open`, `rolling`, `expected` or `closed`, and left out when the rounds do not tell (availability
+    unknown); `availability` adds the engine's reading (`open`, `uncertain`, `closed`) and its reason code.
+    """
+    day = as_of or dt.date.today()
+    data = inst.model_dump(mode="json", exclude_none=True)
+    found = window(inst, day)
+    status, opens, closes = status_on(inst, day)
+    derived = {"status": status, "opens": opens and opens.isoformat(), "closes": closes and closes.isoformat()}
+    data.update({k: v for k, v in derived.items() if v is not None})
+    data["availability"] = {"as_of": day.isoformat(), "state": found.state, "code": found.code, **found.params}
+    return data
 
 
 def list_instruments(corpus: Corpus, query: InstrumentQuery | None = None) -> list[Instrument]:

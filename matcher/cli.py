@@ -3,7 +3,7 @@
     matcher match TEXT [--region CODE] [--applicant-type TYPE] [--budget EUR] [--trl N] [--partners N]
                        [--as-of YYYY-MM-DD] [--top K] [--json]
     matcher triage INPUT --output OUTPUT [--top K]
-    matcher validate | build | instruments [ID] | evaluate
+    matcher validate | audit | build | instruments [ID] | evaluate
 
 Exit status 0 on success, 2 on bad input or corpus errors (one line naming what is wrong, no traceback), 130 when
 interrupted, 141 when the reader of standard output goes away.
@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--as-of", type=_date, help="date for rows without as_of (default: today)")
 
     sub.add_parser("validate", parents=[common], help="check the corpora and report every problem")
+    au = sub.add_parser("audit", parents=[common], help="per instrument record, what needs attention on a day")
+    au.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="day to audit for (default: today)")
+    au.add_argument("--json", action="store_true", help="print the findings as JSON")
     b = sub.add_parser("build", parents=[common], help="build (or rebuild) the index for the corpora and model")
     b.add_argument("--force", action="store_true", help="rebuild even when the stored index is current")
 
@@ -134,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--theme", help="only instruments with this theme id")
     i.add_argument("--applicant-type", choices=APPLICANT_TYPES, help="only instruments this applicant may apply for")
     i.add_argument("--open-on", type=_date, metavar="YYYY-MM-DD", help="only instruments not closed on this day")
+    i.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="day that status, opens and closes are derived for (today)"
+    )
     i.add_argument("--json", action="store_true")
 
     s = sub.add_parser("serve", parents=[common], help="run the HTTP API (see /docs for the endpoints)")
@@ -276,6 +282,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print per record what needs attention and a summary line; exit 1 only on contradictions."""
+    report = app.audit(_settings(args), args.as_of)
+    if args.json:
+        rows = [
+            {"instrument_id": r.instrument_id, "level": r.level, "findings": [vars(f) for f in r.findings]}
+            for r in report.records
+        ]
+        print(json.dumps({"as_of": report.as_of.isoformat(), "records": rows}, ensure_ascii=False, indent=2))
+    else:
+        width = max((len(r.instrument_id) for r in report.records), default=10)
+        for r in report.records:
+            if r.findings:
+                found = "; ".join(f"{f.kind}: {f.detail}" for f in r.findings)
+                print(f"{r.instrument_id:<{width}} {r.level:<10} {found}")
+    print(report.summary(), file=sys.stderr if args.json else sys.stdout)
+    return 1 if report.contradictions else 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     man = app.build(_settings(args), force=args.force)
     print(
@@ -294,7 +319,7 @@ def _instrument_line(inst: Instrument, width: int) -> str:
 def cmd_instruments(args: argparse.Namespace) -> int:
     corpus = app.load_corpus_from(_settings(args))
     if args.id:
-        data = corpus.instrument(args.id).model_dump(mode="json", exclude_none=True)
+        data = app.instrument_json(corpus.instrument(args.id), args.as_of)
         if args.json:
             print(json.dumps(data, ensure_ascii=False, indent=2))
             return 0
@@ -308,7 +333,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     query = app.InstrumentQuery(args.level, args.region, args.theme, args.applicant_type, args.open_on)
     chosen = app.list_instruments(corpus, query)
     if args.json:
-        print(json.dumps([i.model_dump(mode="json", exclude_none=True) for i in chosen], ensure_ascii=False, indent=2))
+        print(json.dumps([app.instrument_json(i, args.as_of) for i in chosen], ensure_ascii=False, indent=2))
     else:
         width = max((len(i.id) for i in chosen), default=10)
         print("\n".join(_instrument_line(i, width) for i in chosen))
@@ -347,6 +372,7 @@ COMMANDS = {
     "match": cmd_match,
     "triage": cmd_triage,
     "validate": cmd_validate,
+    "audit": cmd_audit,
     "build": cmd_build,
     "instruments": cmd_instruments,
     "evaluate": cmd_evaluate,

@@ -10,6 +10,7 @@ OpenAPI schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Annotated, Any
 
@@ -142,12 +143,12 @@ def triage_run(run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], store: StoreDe
 @router.get("/v1/instruments", responses=answers(422, 503))
 def instruments(query: Annotated[InstrumentFilter, Query()], matcher: MatcherDep) -> list[dict[str, Any]]:
     chosen = app.list_instruments(matcher.corpus, query.query())
-    return [i.model_dump(mode="json", exclude_none=True) for i in chosen]
+    return [app.instrument_json(i, query.as_of) for i in chosen]
 
 
-@router.get("/v1/instruments/{instrument_id}", responses=answers(404, 503))
-def instrument(instrument_id: str, matcher: MatcherDep) -> dict[str, Any]:
-    return matcher.corpus.instrument(instrument_id).model_dump(mode="json", exclude_none=True)
+@router.get("/v1/instruments/{instrument_id}", responses=answers(404, 422, 503))
+def instrument(instrument_id: str, matcher: MatcherDep, as_of: dt.date | None = None) -> dict[str, Any]:
+    return app.instrument_json(matcher.corpus.instrument(instrument_id), as_of)
 
 
 @router.get("/v1/regions", response_model=None, responses={200: {"model": RegionsBody}, **answers(503)})

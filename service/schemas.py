@@ -76,10 +76,11 @@ class InstrumentFilter(BaseModel):
     theme: str | None = None
     applicant_type: ApplicantType | None = None
     open_on: dt.date | None = None
+    as_of: dt.date | None = None  # the day `status`, `opens` and `closes` are derived for (default: today)
 
     def query(self) -> InstrumentQuery:
         """The library's one instrument filter (`matcher.rules.catalogue`) with these values."""
-        return InstrumentQuery(**self.model_dump())
+        return InstrumentQuery(**self.model_dump(exclude={"as_of"}))
 
 
 class FeedbackRequest(BaseModel):

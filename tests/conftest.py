@@ -56,6 +56,7 @@ def instrument(**fields: Any) -> dict[str, Any]:
         "applicant_types": ["sme"],
         "instrument_type": "grant",
         "criteria": ["Het project wordt in Nederland uitgevoerd."],
+        "recurrence": "rolling",
         "source": SOURCE,
     }
     return base | fields
@@ -73,7 +74,7 @@ INSTRUMENTS: list[dict[str, Any]] = [
         min_partners=2,
         trl_min=5,
         trl_max=7,
-        status="rolling",
+        recurrence="rolling",
     ),
     instrument(
         id="nl-scholing",
@@ -81,7 +82,7 @@ INSTRUMENTS: list[dict[str, Any]] = [
         themes=["human-capital"],
         summary="Subsidie voor opleiding en scholing van werknemers in het mkb, zodat zij blijven leren.",
         keywords=["scholing", "opleiding", "training employees"],
-        status="rolling",
+        recurrence="rolling",
     ),
     instrument(
         id="prov-gelderland-eiwit",
@@ -92,9 +93,8 @@ INSTRUMENTS: list[dict[str, Any]] = [
         themes=["agrifood"],
         summary="Subsidie voor Gelderse bedrijven die plantaardige eiwitten en vleesvervangers ontwikkelen.",
         keywords=["eiwit", "plantaardig", "vleesvervanger"],
-        opens=dt.date(2024, 2, 1),
-        closes=dt.date(2025, 1, 31),
-        status="closed",
+        recurrence="annual",
+        rounds=[{"opens": dt.date(2024, 2, 1), "closes": dt.date(2025, 1, 31)}],
     ),
     instrument(
         id="eu-zorg",
@@ -110,6 +110,7 @@ INSTRUMENTS: list[dict[str, Any]] = [
         funding_rate=0.7,
         min_amount_eur=500_000,
         max_amount_eur=2_500_000,
+        recurrence="annual",  # no round dates known: availability unknown
     ),
     instrument(
         id="rom-oost-lening",
@@ -122,7 +123,7 @@ INSTRUMENTS: list[dict[str, Any]] = [
         themes=["finance-scaleup"],
         summary="Lening voor jonge start-ups in Gelderland en Overijssel die willen groeien.",
         keywords=["lening", "start-up", "groeikapitaal"],
-        status="rolling",
+        recurrence="rolling",
     ),
 ]
 
@@ -257,7 +258,7 @@ def closing_soon_corpus(root: Path) -> Path:
     instruments: list[dict[str, Any]] = [dict(i) for i in INSTRUMENTS]
     for inst in instruments:
         if inst["id"] == "nl-scholing":
-            inst.update(status="open", opens=dt.date(2026, 1, 1), closes=GAP_AS_OF + dt.timedelta(days=30))
+            inst.update(rounds=[{"opens": dt.date(2026, 1, 1), "closes": GAP_AS_OF + dt.timedelta(days=30)}])
     return write_corpus(root, instruments)
 
 

@@ -36,7 +36,12 @@ def test_match_json_follows_the_contract(run) -> None:  # type: ignore[no-untype
 def test_match_table_is_readable(run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("match", "Scholing van werknemers", "--top", "2")
     assert code == 0
-    assert "nl-scholing" in out.splitlines()[3]
+    lines = out.splitlines()
+    assert lines[0] == (
+        "Gelezen uit uw tekst (corrigeer met de opties als het niet klopt): Projectfase: scholing (scholing)"
+    )
+    header = next(n for n, line in enumerate(lines) if line.lstrip().startswith("#  score"))
+    assert "nl-scholing" in lines[header + 1]
     assert "Partnerregio's:" in out
 
 

@@ -85,12 +85,32 @@ def test_deadline_before_opening_and_in_window() -> None:
     assert [message("en", c.reason) for c in during if c.criterion == "deadline"] == ["Open until 2025-01-31"]
 
 
-def test_past_round_of_a_recurring_scheme_is_unknown_not_missed() -> None:
-    data = {**INSTRUMENTS[1], "status": "open", "closes": dt.date(2025, 3, 1)}
+def deadline(data: dict[str, object], lang: str = "en") -> list[tuple[str, str]]:
     checks = check_all(Instrument.model_validate(data), Proposal(text="x"), TODAY)
-    assert [(c.status, message("en", c.reason)) for c in checks if c.criterion == "deadline"] == [
-        ("unknown", "Last known round closed on 2025-03-01; check for a new round")
+    return [(c.status, message(lang, c.reason)) for c in checks if c.criterion == "deadline"]
+
+
+PAST = {"opens": dt.date(2025, 1, 6), "closes": dt.date(2025, 3, 1)}
+ANNOUNCED = {"opens": dt.date(2027, 4, 1), "source": {"url": "https://www.rvo.nl/x", "as_of": dt.date(2026, 10, 1)}}
+
+
+def test_a_closed_last_round_with_a_next_round_announced_is_unknown_with_its_month_and_source() -> None:
+    data = {**INSTRUMENTS[1], "recurrence": "annual", "rounds": [PAST], "next_round": ANNOUNCED}
+    assert deadline(data) == [
+        ("unknown", "No open round now; next round expected in 2027-04 (source: www.rvo.nl, 2026-10-01)")
     ]
-    assert [message("nl", c.reason) for c in checks if c.criterion == "deadline"] == [
-        "Laatst bekende ronde sloot op 2025-03-01; controleer of er een nieuwe ronde is"
-    ]
+
+
+def test_a_closed_last_round_with_nothing_announced_is_missed_and_an_ended_scheme_too() -> None:
+    data = {**INSTRUMENTS[1], "recurrence": "annual", "rounds": [PAST]}
+    assert deadline(data) == [("missed", "No open round since 2025-03-01 and no new round announced")]
+    assert deadline(data, "nl") == [("missed", "Geen open ronde sinds 2025-03-01 en geen nieuwe ronde aangekondigd")]
+    ended = {**data, "recurrence": "ended"}
+    assert deadline(ended) == [("missed", "Scheme ended; last round closed on 2025-03-01")]
+
+
+def test_open_and_rolling_rounds_are_met_and_a_scheme_without_dates_is_unknown() -> None:
+    assert deadline({**INSTRUMENTS[1], "recurrence": "rolling"}) == [("met", "Open all year")]
+    running = {**INSTRUMENTS[1], "rounds": [{"opens": dt.date(2026, 1, 5)}]}
+    assert deadline(running) == [("met", "Open since 2026-01-05, no closing date published")]
+    assert deadline({**INSTRUMENTS[1], "recurrence": "annual"})[0][0] == "unknown"

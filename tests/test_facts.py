@@ -29,6 +29,7 @@ def facts(text: str, places: Gazetteer) -> dict[str, tuple[object, str]]:
                 "region": ("NL-OV", "enschede"),
                 "applicant_type": ("sme", "wij zijn een mkb-bedrijf"),
                 "budget_eur": (35_000.0, "35.000 euro"),
+                "stage": ("investment", "kopen"),
             },
         ),
         (
@@ -41,7 +42,12 @@ def facts(text: str, places: Gazetteer) -> dict[str, tuple[object, str]]:
         ),
         (
             "We're a 12-person deep-tech startup in Delft and need around EUR 8M to build a pilot line.",
-            {"region": ("NL-ZH", "delft"), "applicant_type": ("startup", "startup"), "budget_eur": (8e6, "EUR 8M")},
+            {
+                "region": ("NL-ZH", "delft"),
+                "applicant_type": ("startup", "startup"),
+                "budget_eur": (8e6, "EUR 8M"),
+                "stage": ("demonstration", "pilot"),
+            },
         ),
         (
             "Stichting Dorpshuis in Assen wil zonnepanelen op het dak; de kosten zijn 80k",
@@ -62,7 +68,7 @@ def facts(text: str, places: Gazetteer) -> dict[str, tuple[object, str]]:
         ),
         (
             "Wij zijn een veredelingsbedrijf in Enkhuizen en willen met Wageningen onderzoek doen naar een virus",
-            {},  # Enkhuizen is not in the gazetteer; Wageningen is the partner
+            {"stage": ("research", "onderzoek")},  # Enkhuizen is not in the gazetteer; Wageningen is the partner
         ),
         ("asdf qwerty", {}),
         ("hello hello is this working?", {}),
@@ -80,6 +86,7 @@ def test_the_engine_uses_what_it_read_and_the_users_values_win(tiny_matcher: Mat
         "region": "NL-GE",
         "applicant_type": "sme",
         "budget_eur": 500_000.0,
+        "stage": "demonstration",
     }
     assert not {"missing_region", "missing_applicant_type", "missing_budget"} & set(result.flags)
     region_check = next(c for c in result.matches[0].checks if c.criterion == "region")

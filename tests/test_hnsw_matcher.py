@@ -49,6 +49,7 @@ def _collection() -> tuple[Corpus, list[list[str]], list[list[str]]]:
                 regions=("NL",),
                 applicant_types=("sme",),
                 instrument_type="grant",
+                recurrence="rolling",
                 themes=("energy",),
                 summary=" ".join([*(topic[i] for i in pick[:6]), *own[:3]]),
                 criteria=tuple(" ".join([*(topic[i] for i in pick[6 + k : 9 + k]), own[3]]) for k in range(3)),

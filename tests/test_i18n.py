@@ -23,8 +23,9 @@ from babel.messages.pofile import read_po
 from matcher import Matcher, MatchResult, Proposal
 from matcher.analysis.gaps import InstrumentGap
 from matcher.pipeline.matcher import flags
-from matcher.records import ApplicantType, CheckStatus, Eligibility, InstrumentType, Level, Reason
+from matcher.records import ApplicantType, CheckStatus, Eligibility, InstrumentType, Level, Reason, Requirement, Stage
 from matcher.rules.eligibility import CRITERIA
+from matcher.text.facts import FACT_FIELDS
 from matcher.text.i18n import LANGUAGES, amount, gettext, label, localise, message, number, translations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,10 @@ def engine_ids() -> set[str]:
         "level": typing.get_args(Level),
         "type": typing.get_args(InstrumentType),
         "criterion": CRITERIA,
-        "missing": CRITERIA[:-1],  # every criterion but the deadline can be missing from a proposal
+        "missing": [c for c in CRITERIA if c not in ("requirement", "deadline")],  # what a proposal can lack
+        "requirement": typing.get_args(Requirement),
+        "field": FACT_FIELDS,  # the label of each fact read from a text
+        "stage": typing.get_args(Stage),
         "flag": flags(Proposal(text="x"), [], 0.2, []),  # a proposal without facts or matches raises every flag
         "availability": typing.get_args(typing.get_type_hints(InstrumentGap)["availability"]),
         "country": ("BE", "DE"),  # the countries of the neighbour regions
@@ -168,7 +172,7 @@ def test_a_dutch_proposal_worded_in_english_reads_english(tiny_matcher: Matcher)
     assert hydrogen.next_steps == ("TRL: TRL 3 outside TRL 5-7", "Read the conditions: https://example.org/regeling")
     assert [(c.criterion, c.detail) for c in hydrogen.checks] == [
         ("region", "NL-GR lies within NL"),
-        ("applicant_type", "For: sme, large_enterprise; applicant type not given"),
+        ("applicant_type", "For: SME, Large enterprise; applicant type not given"),
         ("trl", "TRL 3 outside TRL 5-7"),
         ("partners", "At least 2 partners; number not given"),
         ("deadline", "Open all year"),
@@ -193,14 +197,15 @@ def test_an_english_proposal_worded_in_dutch_reads_dutch(tiny_matcher: Matcher) 
     )
     assert loan.next_steps == (
         "Regio: NL-GR valt buiten NL-GE, NL-OV",
-        "Type aanvrager: Alleen voor: startup",
+        "Type aanvrager: Alleen voor: Start-up",
         "Lees de voorwaarden: https://example.org/regeling",
     )
     medtech = next(m for m in dutch.matches if m.instrument_id == "eu-zorg")
     assert [c.detail for c in medtech.checks] == [
         "NL-GR valt binnen EU",
-        "sme mag aanvragen",
+        "Mkb-bedrijf mag aanvragen",
         "Budget € 1.000.000 past bij bijdrage € 500.000 - € 2.500.000",
+        "Beschikbaarheid onbekend: geen data van een ronde gevonden (bron: example.org, 2026-01-01)",
     ]
     assert dutch.partner_regions[0].why == ("Het voorstel noemt deze regio",)
 

@@ -17,6 +17,7 @@ from matcher.io.importers import import_ft_topics, import_operations
 from matcher.io.importers.clean import clean_text, fix_mojibake
 from matcher.io.importers.operations import dutch_amount, dutch_date
 from matcher.records import FtProgramme
+from matcher.rules.availability import status_on
 
 from .conftest import INSTRUMENTS, SHARED, bundled_corpus, write_corpus
 
@@ -119,21 +120,26 @@ def test_topics_become_instruments_with_cleaned_text(topics_file: Path) -> None:
         "Eligible Countries: described in Annex B",
         "Financial and operational capacity and exclusion: described in Annex C",
     )
-    assert (first.level, first.regions, first.instrument_type, first.status) == ("eu", ("EU",), "grant", "open")
+    assert (first.level, first.regions, first.instrument_type, status_on(first, AS_OF)[0]) == (
+        "eu",
+        ("EU",),
+        "grant",
+        "open",
+    )
     assert (first.min_amount_eur, first.max_amount_eur, first.expected_grants) == (4_000_000, 6_000_000, 2)
     assert (first.programme, first.call_id, first.type_of_action) == (
         "Horizon Europe",
         "HORIZON-CL5-2026-01-D3",
         "HORIZON Innovation Actions",
     )
-    assert first.closes == dt.date(2026, 9, 15)
+    assert (first.recurrence, [r.closes for r in first.rounds]) == ("one_off", [dt.date(2026, 9, 15)])
     assert first.themes == ("energy",)  # "research" of Horizon Europe is not in the tiny taxonomy
     assert first.keywords == ("electrolyser",)
     assert (str(first.source.url), first.source.as_of) == (URL + "horizon-cl5-2026-01-d3-01", AS_OF)
     assert first.funds == ()
     # no description: the objectives; forthcoming call: expected; ESF+ is the ESF family
     assert skills.summary == "Training and scholing of workers for jobs in the hydrogen economy of the regions."
-    assert (skills.status, skills.funds, skills.min_amount_eur, skills.expected_grants) == (
+    assert (status_on(skills, AS_OF)[0], skills.funds, skills.min_amount_eur, skills.expected_grants) == (
         "expected",
         ("ESF",),
         None,
@@ -144,7 +150,7 @@ def test_topics_become_instruments_with_cleaned_text(topics_file: Path) -> None:
     # mojibake repaired; no description or objectives: the title is the summary; deadline before as_of: closed
     assert closed.name == "Promotion de la culture d'égalité au Maroc par la formation (training)"
     assert closed.summary == closed.name
-    assert closed.status == "closed"
+    assert status_on(closed, AS_OF)[0] == "closed"
 
 
 def test_bad_topic_lines_are_reported_with_file_line_and_reason(topics_file: Path) -> None:
@@ -384,7 +390,7 @@ def test_cli_import_writes_a_corpus_file_and_counts(
         "eu-ft-esf-2026-skills",
         "eu-ft-europeaid-186002-dd-act-ma",
     ]
-    assert records[0]["closes"] == "2026-09-15" and records[0]["keywords"] == ["electrolyser"]
+    assert records[0]["rounds"][0]["closes"] == "2026-09-15" and records[0]["keywords"] == ["electrolyser"]
     assert "funds" not in records[0] and records[1]["funds"] == ["ESF"]  # empty fields are left out, as in corpora/
 
 
@@ -484,7 +490,7 @@ def test_both_importers_run_on_the_real_files(tmp_path: Path) -> None:
         TOPICS, AS_OF, themes=bundled.themes, programmes=bundled.mappings.ft_programmes
     )
     assert (topics.imported, topics.skipped) == (629, 0)
-    assert sum(i.status == "closed" for i in instruments) == 4
+    assert sum(status_on(i, AS_OF)[0] == "closed" for i in instruments) == 4
     assert not any("â€" in i.summary or "Ã" in i.name for i in instruments)
     projects, operations = import_operations(OPERATIONS_CSV, places=bundled.places)
     assert (operations.imported, operations.skipped) == (1077, 0)

@@ -244,7 +244,8 @@ def test_instruments_filters(client: TestClient, query: str, ids: list[str]) -> 
          "Input should be a valid date or datetime, input is too short"),
         ("region=NL-XX", "field 'region': value 'NL-XX': "
          f"not a known region code; use one of {REGION_LIST}"),
-        ("level=local", "field 'level': value 'local': Input should be 'eu', 'national', 'provincial' or 'regional'"),
+        ("level=local", "field 'level': value 'local': "
+         "Input should be 'eu', 'national', 'provincial', 'regional' or 'municipal'"),
         ("theme=space", "field 'theme': value 'space': "
          "not a theme id; use one of energy, human-capital, agrifood, health-medtech, finance-scaleup"),
         ("status=open", "field 'status': value 'open': Extra inputs are not permitted"),

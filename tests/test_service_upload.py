@@ -99,7 +99,7 @@ def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tin
     ]
     assert len(rows) == 10
     assert (rows[0]["missed"], rows[0]["unknown"], rows[0]["flags"]) == ("", "", "missing_budget")
-    assert (rows[1]["missed"], rows[1]["unknown"]) == ("", "budget")
+    assert (rows[1]["missed"], rows[1]["unknown"]) == ("", "budget;deadline")
     protein = next(r for r in rows if r["proposal_id"] == "e1" and r["instrument_id"] == "prov-gelderland-eiwit")
     assert (protein["eligibility"], protein["missed"]) == ("ineligible", "region;deadline")
     expected = app.triage(tiny_matcher, parse_proposals(content, "x", ".csv"), top_k=5, lang="nl")

@@ -26,7 +26,7 @@ FUNDED = [
         themes=["energy"],
         summary="Europees regionaal programma voor innovatie met waterstof en elektrolysers in de regio.",
         funds=["EFRO"],
-        status="rolling",
+        recurrence="rolling",
     ),
     instrument(
         id="eu-esf-test",
@@ -35,7 +35,7 @@ FUNDED = [
         themes=["human-capital"],
         summary="Europees sociaal fonds voor scholing en opleiding van werkenden en werkzoekenden.",
         funds=["ESF"],
-        status="rolling",
+        recurrence="rolling",
     ),
 ]
 

@@ -40,7 +40,7 @@ from matcher.records import DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, 
 from matcher.records.results import is_weak
 from matcher.records.threshold import Threshold
 from matcher.retrieval.lexical import DUTCH_STOP_WORDS, INTAKE_WORDS, STOP_WORDS
-from matcher.rules.availability import Availability, availability, covers
+from matcher.rules.availability import Availability, availability, covers, status_on
 from matcher.text.language import clip
 from matcher.text.places import place_words
 
@@ -290,6 +290,7 @@ def _cell(
 def _instrument_row(
     inst: Instrument, availability: Availability, as_of: dt.date, matching: tuple[str, ...] = ()
 ) -> InstrumentGap:
+    closes = status_on(inst, as_of)[2]
     return InstrumentGap(
         instrument_id=inst.id,
         name=inst.name,
@@ -297,8 +298,8 @@ def _instrument_row(
         regions=inst.regions,
         themes=inst.themes,
         availability=availability,
-        closes=inst.closes,
-        days_left=None if inst.closes is None else (inst.closes - as_of).days,
+        closes=closes,
+        days_left=None if closes is None else (closes - as_of).days,
         max_amount_eur=inst.max_amount_eur,
         matching_proposals=matching,
     )
@@ -316,7 +317,7 @@ def _closing(
     rows = [
         _instrument_row(i, states[i.id], as_of, tuple(pid for pid, ids in matched.items() if i.id in ids))
         for i in instruments
-        if i.closes is not None and as_of <= i.closes <= end
+        if (closes := status_on(i, as_of)[2]) is not None and as_of <= closes <= end
     ]
     return tuple(sorted(rows, key=lambda r: (-len(r.matching_proposals), r.closes or end, r.instrument_id)))
 

@@ -22,11 +22,15 @@ def why_codes(
     closest_passage: str | None,
     shared_terms: Sequence[str],
     checks: Sequence[Check],
+    stage: str | None = None,
 ) -> list[Reason]:
-    """Shared theme ids, the closest passage of the scheme (quoted as it is), shared terms, the information missing."""
+    """Shared theme ids, the project's stage where the scheme serves it, the closest passage of the scheme (quoted as
+    it is), shared terms, the information missing."""
     lines = []
     if shared_themes:
         lines.append(reason("why.shared_themes", themes=list(shared_themes)))
+    if stage is not None and stage in inst.stages:
+        lines.append(reason("why.stage_fit", stage=stage))
     if closest_passage:
         lines.append(reason("why.closest_passage", passage=clip(closest_passage)))
     if shared_terms:

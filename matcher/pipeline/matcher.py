@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +27,7 @@ from matcher.io.h2020 import H2020Prior
 from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
-from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal
+from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal, Stage
 from matcher.records.results import ReadFact, is_weak
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
@@ -54,6 +55,13 @@ Mode = Literal["hybrid", "dense", "lexical"]
 # `analysis.calibration` computed for the corpus, model and dev cases, and the gap analysis reads the same value.
 UNCALIBRATED_WEAK_MATCH = 0.2
 ENCODE_CHUNK = 64
+# Fit signals added to the score once the proposal's facts are known (`Matcher.fit`): an instrument that names the
+# stages it serves gains STAGE_WEIGHT when the proposal's stage is one of them and loses it when not; an instrument
+# whose largest contribution is far from what the proposal can use loses up to SIZE_WEIGHT.
+STAGE_WEIGHT = 0.03
+SIZE_WEIGHT = 0.05
+SIZE_OVER = 3.0  # a project that could use more than 3x the largest contribution starts to lose
+SIZE_UNDER = 200.0  # a contribution more than 200x what the project could use starts to lose
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,31 @@ class Matcher:
         # Instruments with no Dutch text: an English summary and no Dutch one (see `cross_lingual`).
         self._no_dutch = np.array([guess_language(i.summary) != "nl" for i in self.instruments], dtype=bool)
         self.evidence = ProjectEvidence(corpus.projects, embeddings.project_vectors)
+        stages = typing.get_args(Stage)
+        self._stage_col = {stage: k for k, stage in enumerate(stages)}
+        self._serves = np.array([[s in i.stages for s in stages] for i in self.instruments], dtype=bool).reshape(
+            len(self.instruments), len(stages)
+        )
+        self._names_stages = self._serves.any(axis=1)
+        self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
+        self._rate = np.array([i.funding_rate or 1.0 for i in self.instruments], dtype=np.float64)
+
+    def fit(self, final: np.ndarray, prop: Proposal) -> np.ndarray:
+        """The score row with the stage and size fit of `prop` (its facts known) added, kept in [0, 1]."""
+        if prop.stage is None and prop.budget_eur is None:
+            return final
+        out = final.astype(np.float64, copy=True)
+        if prop.stage is not None:
+            serves = self._serves[:, self._stage_col[prop.stage]]
+            out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
+        if prop.budget_eur is not None and prop.budget_eur > 0:
+            usable = prop.budget_eur * self._rate
+            with np.errstate(invalid="ignore", divide="ignore"):
+                over = np.log10(usable / (SIZE_OVER * self._max_eur))
+                under = np.log10(self._max_eur / (SIZE_UNDER * usable))
+            miss = np.nan_to_num(np.clip(np.maximum(over, under) / 2.0, 0.0, 1.0), nan=0.0)
+            out -= SIZE_WEIGHT * miss
+        return np.clip(out, 0.0, 1.0).astype(final.dtype)
 
     @classmethod
     def build(cls, corpus: Corpus, encoder: Encoder, weak_match: float = UNCALIBRATED_WEAK_MATCH) -> Matcher:
@@ -228,12 +261,13 @@ class Matcher:
                 prop = self.with_facts(given)[0]  # checked as `match` checks it, so flags and calibration agree
                 allowed = among[start + row] if among is not None else None
                 best = 0.0
-                for pos in np.argsort(-final[row], kind="stable"):
+                fitted = self.fit(final[row], prop)
+                for pos in np.argsort(-fitted, kind="stable"):
                     inst = self.instruments[pos]
                     if allowed is not None and inst.id not in allowed:
                         continue
                     if overall(check_all(inst, prop, prop.as_of or today)) != "ineligible":
-                        best = float(round(final[row, pos], 4))
+                        best = float(round(fitted[pos], 4))
                         break
                 out.append(best)
         return out
@@ -250,7 +284,7 @@ class Matcher:
     def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
-        final = scores.final[row]
+        final = self.fit(scores.final[row], prop)
         order = np.argsort(-final, kind="stable")
         kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         rejected: list[tuple[int, tuple[Check, ...], Eligibility]] = []
@@ -264,7 +298,7 @@ class Matcher:
             elif len(rejected) < top_k:
                 rejected.append((int(pos), checks, eligibility))
         matches = [
-            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row)
+            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, prop)
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
         partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
@@ -288,6 +322,7 @@ class Matcher:
         themes: list[str],
         scores: Scores,
         row: int,
+        prop: Proposal,
     ) -> Match:
         """The match in codes: `why`, `next_steps` and check details stay empty until `i18n.localise` words them."""
         cols = self._readable_cols[pos]
@@ -303,7 +338,7 @@ class Matcher:
             score=round(score, 4),
             eligibility=eligibility,
             checks=tuple(c.record() for c in checks),
-            why_codes=tuple(why_codes(inst, shared, closest, terms, checks)),
+            why_codes=tuple(why_codes(inst, shared, closest, terms, checks, prop.stage)),
             next_step_codes=tuple(next_step_codes(inst, checks)),
             instrument_type=inst.instrument_type,
             administrator=inst.administrator,

@@ -43,9 +43,36 @@ APPLICANT_TYPES: tuple[str, ...] = (
     "public_body",
     "nonprofit",
 )
-Level = Literal["eu", "national", "provincial", "regional"]
+Level = Literal["eu", "national", "provincial", "regional", "municipal"]
 InstrumentType = Literal["grant", "loan", "equity", "guarantee", "tax", "voucher", "programme"]
 Status = Literal["open", "closed", "rolling", "expected"]
+# How a scheme recurs: permanently open, a new round most years, a single window, or stopped.
+Recurrence = Literal["rolling", "annual", "one_off", "ended"]
+# Project stages an instrument serves (its facet), and the hard requirements an applicant must meet.
+Stage = Literal[
+    "idea",
+    "feasibility",
+    "research",
+    "prototype",
+    "demonstration",
+    "market_introduction",
+    "scale_up",
+    "investment",
+    "training",
+    "operations",
+]
+Requirement = Literal[
+    "international_consortium",
+    "research_organisation",
+    "researcher_mobility",
+    "network_of_european_interest",
+    "farmer",
+    "fisheries",
+    "cooperative",
+    "cultural_organisation",
+    "public_partner",
+    "earthquake_damage",
+]
 Eligibility = Literal["eligible", "unknown", "ineligible"]
 CheckStatus = Literal["met", "missed", "unknown"]
 # EU structural fund families: EFRO (ERDF: innovation, regional economy) and ESF (ESF+: labour market, skills).
@@ -59,7 +86,7 @@ def _known_region(value: str) -> str:
 
 
 RegionCode = Annotated[str, AfterValidator(_known_region)]
-ID_PATTERN = r"^(eu|nl|prov|rom)-[a-z0-9]+(-[a-z0-9]+)*$"
+ID_PATTERN = r"^(eu|nl|prov|rom|mun)-[a-z0-9]+(-[a-z0-9]+)*$"
 MAX_TEXT_CHARS = 20_000
 Word = Annotated[str, StringConstraints(min_length=1)]
 
@@ -71,6 +98,34 @@ class _Record(BaseModel):
 class Source(_Record):
     url: HttpUrl
     as_of: dt.date
+
+
+class Round(_Record):
+    """One call window of an instrument, with its own source: `closes` absent means open until further notice."""
+
+    name: str | None = None
+    opens: dt.date | None = None
+    closes: dt.date | None = None
+    budget_eur: float | None = Field(default=None, gt=0)
+    # The source (on its date) said the round had not opened yet and gave no opening date (a forthcoming EU call).
+    forthcoming: bool = False
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Round:
+        if self.opens is not None and self.closes is not None and self.opens > self.closes:
+            raise ValueError(f"round closes {self.closes} before it opens {self.opens}")
+        return self
+
+
+class NextRound(_Record):
+    """A future round that a source announces (only then is it recorded)."""
+
+    opens: dt.date
+    source: Source
+
+
+LEGACY_DATES = ("opens", "closes", "status")
 
 
 class Theme(_Record):
@@ -102,9 +157,12 @@ class Instrument(_Record):
     min_partners: int | None = Field(default=None, ge=1)
     trl_min: int | None = Field(default=None, ge=1, le=9)
     trl_max: int | None = Field(default=None, ge=1, le=9)
-    opens: dt.date | None = None
-    closes: dt.date | None = None
-    status: Status | None = None
+    recurrence: Recurrence | None = None
+    rounds: tuple[Round, ...] = ()
+    next_round: NextRound | None = None
+    stages: tuple[Stage, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+    municipalities: tuple[Word, ...] = ()
     languages: tuple[str, ...] = ()
     source: Source
     sources: tuple[Source, ...] = ()
@@ -115,6 +173,18 @@ class Instrument(_Record):
     expected_grants: int | None = Field(default=None, ge=0)
     funds: tuple[Fund, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_stored_status(cls, data: object) -> object:
+        if isinstance(data, dict):
+            legacy = [k for k in LEGACY_DATES if k in data]
+            if legacy:
+                raise ValueError(
+                    f"record-level {', '.join(legacy)} are replaced by 'recurrence' and 'rounds' "
+                    "(each round with opens/closes and its source; see corpora/README.md)"
+                )
+        return data
+
     @model_validator(mode="after")
     def _ranges(self) -> Instrument:
         if self.min_amount_eur is not None and self.max_amount_eur is not None:
@@ -122,13 +192,44 @@ class Instrument(_Record):
                 raise ValueError("min_amount_eur is larger than max_amount_eur")
         if self.trl_min is not None and self.trl_max is not None and self.trl_min > self.trl_max:
             raise ValueError("trl_min is larger than trl_max")
-        if self.opens is not None and self.closes is not None and self.opens > self.closes:
-            raise ValueError("opens is after closes")
+        self._check_rounds()
         prefix = self.id.split("-", 1)[0]
-        expected = {"eu": ("eu",), "nl": ("national",), "prov": ("provincial",), "rom": ("regional",)}[prefix]
+        expected = {
+            "eu": ("eu",),
+            "nl": ("national",),
+            "prov": ("provincial",),
+            "rom": ("regional",),
+            "mun": ("municipal",),
+        }[prefix]
         if self.level not in expected:
             raise ValueError(f"id prefix '{prefix}-' needs level {expected[0]!r}, got {self.level!r}")
         return self
+
+    def _check_rounds(self) -> None:
+        """Stored dates must not contradict each other: rounds in order and apart, an ended scheme not still open."""
+        if self.recurrence is None and not self.rounds:
+            raise ValueError("give 'recurrence' (rolling, annual, one_off, ended) or 'rounds' (or both)")
+        dated = [r for r in self.rounds if r.opens is not None or r.closes is not None]
+        for before, after in zip(dated, dated[1:], strict=False):
+            end, start = before.closes or before.opens, after.opens or after.closes
+            if before.closes is None or (start is not None and end is not None and start <= end):
+                raise ValueError(
+                    f"rounds overlap or are out of order: {_span(before)} and {_span(after)} (list them oldest first)"
+                )
+        if self.recurrence == "ended" and dated and dated[-1].closes is None:
+            raise ValueError("recurrence 'ended' but the last round has no closing date")
+        if self.next_round is not None and dated:
+            last = dated[-1].closes or dated[-1].opens
+            if last is not None and self.next_round.opens <= last:
+                raise ValueError(
+                    f"next_round opens {self.next_round.opens}, not after the last round ({_span(dated[-1])})"
+                )
+        if self.recurrence == "ended" and self.next_round is not None:
+            raise ValueError("recurrence 'ended' contradicts an announced next_round")
+
+
+def _span(r: Round) -> str:
+    return f"{r.opens or '?'}..{r.closes or 'open'}"
 
 
 class Region(_Record):
@@ -226,3 +327,5 @@ class Mappings(_Record):
     ft_programmes: dict[str, FtProgramme] = Field(default_factory=dict)
     h2020_parts: dict[str, H2020Part] = Field(default_factory=dict)
     fund_routing: dict[Fund, tuple[str, ...]] = Field(default_factory=dict)  # instrument ids per fund family
+    # Sites whose pages are official (primary) sources: a host equal to or ending in ".<site>" (`matcher audit`).
+    official_sites: tuple[Word, ...] = ()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, HttpUrl, field_validator
 
 from matcher.records.amounts import parse_amount
-from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, _Record
+from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record
 
 
 class Proposal(_Record):
@@ -25,6 +25,7 @@ class Proposal(_Record):
     budget_eur: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     trl: int | None = Field(default=None, ge=1, le=9)
     partners: int | None = Field(default=None, ge=1)
+    stage: Stage | None = None
     as_of: dt.date | None = None
 
     @field_validator("budget_eur", mode="before")

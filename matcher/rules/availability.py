@@ -3,17 +3,17 @@
     >>> availability(instrument, dt.date(2026, 12, 1))
     'open'
 
-`window` reads the stored dates and status as they stand on a day:
-- `open`: the call window includes the day (opens <= day <= closes), or the scheme is rolling;
-- `closed`: the last known round has passed and the source says it is closed, or the source (on or before the day)
-  says it is closed and gives no dates;
-- `uncertain`: anything else that the record says about dates: a round that has not opened yet, a past deadline the
-  source does not call closed (most schemes open a new round each year: a past deadline is not a verdict on the next
-  one), or a status without dates (it describes the source date, not the day asked about).
-A record with neither dates nor status says nothing (`window` is None; `availability` calls that `uncertain`).
+Availability is derived from the stored `rounds`, `recurrence` and `next_round`, never stored by hand. `window`
+reads them on a day:
+- `open`: a round includes the day (opens <= day <= closes; a round without `closes` stays open), or the scheme is
+  `rolling` with no dated round;
+- `uncertain`: a round (or an announced next round) opens after the day; the last round closed and a source announces
+  the next one; or nothing dated is known (a scheme with rounds whose dates no source gives): "availability unknown";
+- `closed`: the last round closed and no source announces another, or the scheme has ended: "no open round since".
 
-The ranking's deadline check (`eligibility.check_open`), the instrument filter (`catalogue`, `open_on`) and the gap
-analysis's supply all ask `availability`, so "open on a day" means the same everywhere: not `closed`.
+`status_on` gives the contract's `status`, `opens` and `closes` on a day from the same reading (`matcher instruments
+--json --as-of`). The ranking's deadline check (`eligibility.check_open`), the instrument filter (`catalogue`,
+`open_on`) and the gap analysis's supply all ask `window`, so "open on a day" means the same everywhere: not `closed`.
 """
 
 from __future__ import annotations
@@ -22,44 +22,75 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from matcher.records import PROVINCES, Instrument
+from matcher.records import PROVINCES, Instrument, Round, Status
 
 Availability = Literal["open", "uncertain", "closed"]
 
 
 @dataclass(frozen=True)
 class Window:
-    """The state of an instrument's call on a day, with the reason code and its parameters."""
+    """The state of an instrument's call on a day, with the reason code, its parameters and the round it is about."""
 
     state: Availability
     code: str
     params: dict[str, Any] = field(default_factory=dict)
+    round: Round | None = None
+    status: Status | None = None
 
 
-def window(inst: Instrument, day: dt.date) -> Window | None:
-    """The call window on `day` (see the module docstring); None when the record gives no dates and no status."""
-    if inst.closes is not None and day > inst.closes:
-        if inst.status == "closed":
-            return Window("closed", "deadline.closed_since", {"closes": inst.closes.isoformat()})
-        return Window("uncertain", "deadline.last_round_closed", {"closes": inst.closes.isoformat()})
-    if inst.opens is not None and day < inst.opens:
-        return Window("uncertain", "deadline.opens_on", {"opens": inst.opens.isoformat()})
-    if inst.closes is not None:
-        return Window("open", "deadline.open_until", {"closes": inst.closes.isoformat()})
-    if inst.status == "closed" and day >= inst.source.as_of:
-        return Window("closed", "deadline.closed_per_source", {"as_of": inst.source.as_of.isoformat()})
-    if inst.status == "rolling":
-        return Window("open", "deadline.rolling")
-    if inst.status in ("open", "expected"):
-        return Window(
-            "uncertain", "deadline.status_on", {"status": inst.status, "as_of": inst.source.as_of.isoformat()}
-        )
-    return None
+def _source_of(inst: Instrument, r: Round | None) -> str:
+    """The site and date of the source of a round (or of the record): short enough to read in a table."""
+    src = (r.source if r is not None else None) or inst.source
+    return f"{src.url.host or src.url}, {src.as_of.isoformat()}"
+
+
+def window(inst: Instrument, day: dt.date) -> Window:
+    """The call window on `day` (see the module docstring)."""
+    dated = [r for r in inst.rounds if r.opens is not None or r.closes is not None]
+    for r in dated:
+        if r.forthcoming and r.opens is None and r.closes is not None and day <= r.closes:
+            # not open yet on the source's date, and no opening date published
+            return Window("uncertain", "deadline.forthcoming", {"closes": r.closes.isoformat()}, r, "expected")
+        started = r.opens is None or r.opens <= day
+        if started and (r.closes is None or day <= r.closes):
+            if r.closes is None:
+                status: Status = "rolling" if inst.recurrence == "rolling" else "open"
+                since = (r.opens or (r.source or inst.source).as_of).isoformat()
+                return Window("open", "deadline.open_no_end", {"opens": since}, r, status)
+            return Window("open", "deadline.open_until", {"closes": r.closes.isoformat()}, r, "open")
+    upcoming = [r for r in dated if r.opens is not None and r.opens > day]
+    if upcoming:
+        r = upcoming[0]
+        assert r.opens is not None
+        return Window("uncertain", "deadline.opens_on", {"opens": r.opens.isoformat()}, r, "expected")
+    nxt = inst.next_round
+    if nxt is not None:
+        params = {"month": nxt.opens.strftime("%Y-%m"), "source": f"{nxt.source.url.host}, {nxt.source.as_of}"}
+        ahead = nxt.opens > day
+        return Window("uncertain", "deadline.next_round", params, None, "expected" if ahead else None)
+    if inst.recurrence == "rolling" and not dated:
+        return Window("open", "deadline.rolling", {}, None, "rolling")
+    if dated:
+        last = dated[-1]
+        end = last.closes or last.opens
+        assert end is not None
+        if inst.recurrence == "ended":
+            return Window("closed", "deadline.ended", {"closes": end.isoformat()}, last, "closed")
+        return Window("closed", "deadline.no_round_since", {"closes": end.isoformat()}, last, "closed")
+    if inst.recurrence == "ended":
+        return Window("closed", "deadline.ended_undated", {"source": _source_of(inst, None)}, None, "closed")
+    return Window("uncertain", "deadline.unknown", {"source": _source_of(inst, None)}, None, None)
+
+
+def status_on(inst: Instrument, day: dt.date) -> tuple[Status | None, dt.date | None, dt.date | None]:
+    """The contract's `status`, `opens`, `closes` on `day`: the round `window` is about (None where unknown)."""
+    found = window(inst, day)
+    r = found.round
+    return found.status, (r.opens if r else None), (r.closes if r else None)
 
 
 def availability(inst: Instrument, day: dt.date) -> Availability:
-    found = window(inst, day)
-    return "uncertain" if found is None else found.state
+    return window(inst, day).state
 
 
 def open_on(inst: Instrument, day: dt.date) -> bool:

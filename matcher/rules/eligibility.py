@@ -17,9 +17,22 @@ from typing import Final, NamedTuple
 
 from matcher.records import CheckStatus, CriterionCheck, Eligibility, Instrument, Proposal, Reason
 from matcher.rules.availability import Availability, covers, may_apply, window
+from matcher.text.facts import requirement_cues
 from matcher.text.language import reason
 
-CRITERIA: Final = ("region", "applicant_type", "budget", "trl", "partners", "deadline")
+CRITERIA: Final = ("region", "applicant_type", "budget", "trl", "partners", "requirement", "deadline")
+
+# Hard requirements about what the project is: a text that describes a project without naming it misses them.
+ABOUT_THE_PROJECT: Final = frozenset({"researcher_mobility", "network_of_european_interest", "earthquake_damage"})
+# Hard requirements about who applies: applicant types that cannot meet them (unknown for the others, met on a cue).
+CANNOT_MEET: Final[dict[str, frozenset[str]]] = {
+    "research_organisation": frozenset({"sme", "startup", "large_enterprise", "public_body", "nonprofit"}),
+    "farmer": frozenset({"knowledge_institution", "public_body"}),
+    "fisheries": frozenset({"knowledge_institution", "public_body"}),
+    "cultural_organisation": frozenset({"knowledge_institution", "public_body"}),
+    "cooperative": frozenset({"knowledge_institution", "public_body", "large_enterprise"}),
+}
+MIN_WORDS_TO_JUDGE: Final = 8  # a shorter text does not describe a project well enough to call a requirement missed
 
 
 class Check(NamedTuple):
@@ -91,14 +104,44 @@ def check_partners(inst: Instrument, prop: Proposal) -> Check | None:
     return Check("partners", "met", reason("check.partners.met", partners=prop.partners, needed=need))
 
 
+def check_requirements(inst: Instrument, prop: Proposal) -> tuple[Check, ...]:
+    """One check per hard requirement of the instrument (`requirements`), from the text's cues and the facts known.
+
+    Met when the text speaks to it (or the applicant type is the one required); missed when the applicant type cannot
+    meet it, a lone applicant meets an international consortium, or a project text of some length does not mention
+    what the instrument funds (researcher mobility, a network of European interest, earthquake damage); else unknown.
+    """
+    if not inst.requirements:
+        return ()
+    cues = requirement_cues(prop.text)
+    words = len(prop.text.split())
+    out: list[Check] = []
+    for need in inst.requirements:
+        said = cues.get(need)
+        if need == "research_organisation" and prop.applicant_type == "knowledge_institution":
+            said = said or prop.applicant_type
+        if need == "public_partner" and prop.applicant_type == "public_body":
+            said = said or prop.applicant_type
+        if said is not None:
+            out.append(Check("requirement", "met", reason("check.requirement.met", requirement=need, words=said)))
+        elif need in ABOUT_THE_PROJECT and words >= MIN_WORDS_TO_JUDGE:
+            out.append(Check("requirement", "missed", reason("check.requirement.not_described", requirement=need)))
+        elif prop.applicant_type is not None and prop.applicant_type in CANNOT_MEET.get(need, frozenset()):
+            missed = reason("check.requirement.applicant", requirement=need, applicant=prop.applicant_type)
+            out.append(Check("requirement", "missed", missed))
+        elif need == "international_consortium" and prop.partners == 1:
+            out.append(Check("requirement", "missed", reason("check.requirement.alone", requirement=need)))
+        else:
+            out.append(Check("requirement", "unknown", reason("check.requirement.unknown", requirement=need)))
+    return tuple(out)
+
+
 STATUS_OF: dict[Availability, CheckStatus] = {"open": "met", "closed": "missed", "uncertain": "unknown"}
 
 
-def check_open(inst: Instrument, as_of: dt.date) -> Check | None:
+def check_open(inst: Instrument, as_of: dt.date) -> Check:
     """The deadline check: the instrument's call window on `as_of` (`availability.window`) as met, missed or unknown."""
     found = window(inst, as_of)
-    if found is None:
-        return None
     return Check("deadline", STATUS_OF[found.state], reason(found.code, **found.params))
 
 
@@ -109,6 +152,7 @@ def check_all(inst: Instrument, prop: Proposal, as_of: dt.date) -> tuple[Check, 
         check_budget(inst, prop),
         check_trl(inst, prop),
         check_partners(inst, prop),
+        *check_requirements(inst, prop),
         check_open(inst, as_of),
     )
     return tuple(c for c in checks if c is not None)

@@ -12,12 +12,20 @@ The rules are deliberately plain (a reader can tell why a value was read):
   applicant of that kind uses of itself (mkb, mkb-bedrijf, SME), else a head count ("12 medewerkers": below 250 an SME);
 - budget: an amount in euros (see `records.amounts`); near a budget word ("budget", "begroting", "kosten",
   "investering", "total") first, else the largest;
-- partners: "met drie partners", "samen met twee bedrijven" (the applicant plus them), "consortium van vijf".
+- partners: "met drie partners", "samen met twee bedrijven" (the applicant plus them), "consortium van vijf";
+- trl: "TRL 5", "TRL-niveau 6";
+- stage: the first stage word of the text (haalbaarheid, prototype, pilot, marktintroductie, opschalen, aanschaf ...).
+
+`requirement_cues` reads what a text says towards the hard requirements of instruments (a farm, researchers'
+mobility, a network of European interest, foreign partners ...): the eligibility checks use it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from matcher.records import PROVINCES, Gazetteer, ReadFact
 from matcher.records.amounts import AmountError, parse_amount
@@ -106,6 +114,10 @@ _WITH = re.compile(r"\b(?:samen met|met|together with|with)\s+" + _COUNT + r"\s+
 _CONSORTIUM = re.compile(r"\b(?:consortium van|consortium of)\s+" + _COUNT + r"\b|\b" + _COUNT + r"\s+partners\b")
 
 
+# The `Proposal` fields a text can state, in the order they are read and shown (`read_from_text`).
+FACT_FIELDS = ("region", "applicant_type", "budget_eur", "partners", "trl", "stage")
+
+
 def read_facts(text: str, places: Gazetteer) -> dict[str, ReadFact]:
     """The facts `text` states (see the module docstring), by field name of `Proposal`."""
     folded = fold(text)
@@ -114,6 +126,8 @@ def read_facts(text: str, places: Gazetteer) -> dict[str, ReadFact]:
         "applicant_type": _applicant(folded),
         "budget_eur": _budget(text),
         "partners": _partners(folded),
+        "trl": _trl(folded),
+        "stage": _stage(folded),
     }
     return {k: v for k, v in found.items() if v is not None}
 
@@ -177,3 +191,100 @@ def _partners(folded: str) -> ReadFact | None:
     if group is not None:
         return ReadFact(value=_count(group.group(1) or group.group(2)), evidence=group.group(0))
     return None
+
+
+_TRL = re.compile(r"\btrl[- ]?(?:niveau |level )?([1-9])\b")
+
+
+def _trl(folded: str) -> ReadFact | None:
+    found = _TRL.search(folded)
+    return None if found is None else ReadFact(value=int(found.group(1)), evidence=found.group(0))
+
+
+# Words that name a project's stage, per stage (folded: lower case, no accents). The first one in the text counts.
+STAGE_WORDS: dict[str, tuple[str, ...]] = {
+    "feasibility": ("haalbaarheid", "haalbaarheidsstudie", "haalbaarheidsonderzoek", "feasibility"),
+    "prototype": ("prototype", "prototypes", "proof of concept", "demonstrator", "eerste versie"),
+    "demonstration": (
+        "pilot", "pilots", "pilotproject", "proeftuin", "demonstratie", "demonstratieproject", "praktijkproef",
+        "veldtest", "testen in de praktijk", "demonstration", "field test", "living lab", "fieldlab",
+    ),
+    "market_introduction": (
+        "marktintroductie", "op de markt brengen", "naar de markt", "markt op", "lancering", "eerste klanten",
+        "commercialisering", "market launch", "market introduction", "go-to-market", "commercialisation",
+        "commercialization", "first customers",
+    ),
+    "scale_up": ("opschalen", "opschaling", "opschaalfase", "groeifase", "scale up", "scale-up fase", "scaling up"),
+    "investment": (
+        "aanschaf", "aanschaffen", "aan te schaffen", "kopen", "investeren in", "investering in", "nieuwe machine",
+        "nieuwe productielijn", "bedrijfspand", "buy", "buying", "purchase", "invest in", "new machine",
+    ),
+    "research": ("onderzoek", "onderzoeken", "r&d", "speur- en ontwikkelingswerk", "research", "experimental"),
+    "training": ("scholing", "opleiden", "opleiding", "omscholing", "bijscholing", "training", "upskilling"),
+    "idea": ("idee", "ideefase", "concept uitwerken", "idea", "early stage"),
+}  # fmt: skip
+_STAGE = re.compile(
+    r"\b("
+    + "|".join(sorted((re.escape(w) for words in STAGE_WORDS.values() for w in words), key=len, reverse=True))
+    + r")\b"
+)
+_STAGE_OF = {w: stage for stage, words in STAGE_WORDS.items() for w in words}
+
+
+def _stage(folded: str) -> ReadFact | None:
+    found = _STAGE.search(folded)
+    return None if found is None else ReadFact(value=_STAGE_OF[found.group(1)], evidence=found.group(0))
+
+
+# What a text says towards an instrument's hard requirements, per requirement (see `records.Requirement`).
+_REQUIREMENT_CUES: dict[str, str] = {
+    "international_consortium": (
+        r"(internationale|buitenlandse|europese|vlaamse|belgische|duitse|franse|deense|spaanse|italiaanse|"
+        r"foreign|international|european|german|belgian|flemish|french|danish|spanish|italian)\s+"
+        r"(partners?|partnerbedrijf|bedrijven|universiteit|universiteiten|kennisinstellingen?|consortium|companies)"
+        r"|(\d|twee|drie|vier|vijf|zes|two|three|four|five|six)\s+(landen|countries|lidstaten|member states)"
+        r"|(over de grens|grensoverschrijdend|cross-border|transnational|both countries|beide landen)"
+    ),
+    "research_organisation": r"(universiteit|university|hogeschool|kennisinstelling|onderzoeksinstituut|"
+    r"research (institute|organisation|organization|group)|onderzoeksgroep|lab van)",
+    "researcher_mobility": (
+        r"(promovend\w*|phd|postdoc\w*|doctoral|doctoraat|doctorandi|onderzoekers? (uit te wisselen|uitwisselen|"
+        r"uitwisseling|detacheren)|uitwisseling van onderzoekers|secondment\w*|fellowship\w*|"
+        r"mobiliteit van onderzoekers|researcher mobility|staff exchange\w*|marie curie|msca|training network)"
+    ),
+    "network_of_european_interest": (
+        r"(ten-t|ten-e|corridor\w*|kernnetwerk|core network|spoorverbinding\w*|spoorlijn\w*|railway line|"
+        r"interconnector\w*|hoogspanningsnet|transmission grid|laadinfrastructuur|laadpunten langs|"
+        r"charging infrastructure|waterstoftankstation\w*|tankinfrastructuur|refuelling station\w*|"
+        r"binnenvaartroute|vaarweg\w*|inland waterway\w*|zeehaven\w*|seaport\w*|grensoverschrijdende verbinding|"
+        r"cross-border (link|connection|interconnection)|backbone|5g-corridor|pijpleiding|pipeline\w*)"
+    ),
+    "farmer": (
+        r"(boer|boeren|boerderij|melkveehouder\w*|veehouder\w*|akkerbouw\w*|agrarisch\w*|landbouwbedrijf|"
+        r"landbouwer\w*|fruitteler\w*|varkenshouder\w*|pluimveehouder\w*|geitenhouder\w*|tuinder\w*|teler\w*|"
+        r"farmer\w*|farm|farms|dairy farm\w*|grower\w*|arable)"
+    ),
+    "fisheries": (
+        r"(visser|vissers|visserij\w*|viskotter\w*|kotter\w*|aquacultuur|aquacultuurbedrijf|mosselkweker\w*|"
+        r"oesterkweker\w*|viskwekerij|fishing|fisheries|fishermen|fisherman|aquaculture)"
+    ),
+    "cooperative": r"(cooperatie\w*|cooperative\w*|co-op)",
+    "cultural_organisation": (
+        r"(theater\w*|museum|musea|kunstenaar\w*|orkest|gezelschap|festival|filmmaker\w*|film|ontwerper\w*|"
+        r"vormgever\w*|designer\w*|artist\w*|ensemble|podium|galerie|erfgoed|culturele instelling|"
+        r"cultural organi[sz]ation|creative studio|creatieve sector|creative industr\w*|kunst)"
+    ),
+    "public_partner": r"(gemeente\w*|provincie\w*|waterschap\w*|municipalit\w*|province|overheid|public authorit\w*)",
+    "earthquake_damage": (
+        r"(aardbeving\w*|bevingsschade|bevingsgebied|versterking(sopgave|sprogramma)?|schadeherstel|earthquake\w*)"
+    ),
+}
+_REQUIREMENT_RE = {k: re.compile(r"\b" + v + r"\b") for k, v in _REQUIREMENT_CUES.items()}
+
+
+@functools.lru_cache(maxsize=256)  # asked once per instrument with requirements while one proposal is ranked
+def requirement_cues(text: str) -> Mapping[str, str]:
+    """Per requirement that the text speaks to, the words it does so with (see `_REQUIREMENT_CUES`)."""
+    folded = fold(text)
+    found = {k: m.group(0) for k, rx in _REQUIREMENT_RE.items() if (m := rx.search(folded)) is not None}
+    return MappingProxyType(found)

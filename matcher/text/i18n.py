@@ -146,8 +146,12 @@ def _value(lang: str, key: str, value: Any, theme_names: Mapping[str, str]) -> s
         return ", ".join(theme_names.get(t, t) for t in value)
     if key == "criteria":
         return ", ".join(label(lang, "missing", c) for c in value)
-    if key in ("criterion", "country"):
+    if key in ("criterion", "country", "requirement", "stage"):
         return label(lang, key, value)
+    if key == "applicant":
+        return label(lang, "applicant_type", value)
+    if key == "allowed":
+        return ", ".join(label(lang, "applicant_type", v) for v in value)
     if key == "share":
         return str(format_percent(value, locale=LOCALES[language(lang)]))
     if key == "check":
@@ -191,4 +195,6 @@ def fact_value(lang: str, field: str, value: str | int | float) -> str:
         return amount(lang, float(value))
     if field == "applicant_type":
         return label(lang, "applicant_type", str(value))
+    if field == "stage":
+        return label(lang, "stage", str(value))
     return str(value)

@@ -2,8 +2,9 @@
 
 Each topic becomes an `Instrument` (level `eu`, id `eu-ft-<topicId as a slug>`): title, programme, call, type of
 action, deadline (`closes`), budget range per grant, expected grants, a summary from the description (or the
-objectives) and criteria from the topic conditions, all cleaned of HTML and mojibake. The status follows from the
-deadline and the portal's call status at the `as_of` date: a passed deadline is `closed`, a forthcoming call
+objectives) and criteria from the topic conditions, all cleaned of HTML and mojibake. The topic is one round
+(`recurrence: one_off`) that closes on the deadline, marked `forthcoming` when the portal says so; its status on a
+day is derived from that round (`rules.availability`): a passed deadline is closed, a forthcoming call
 `expected`, otherwise `open`. Themes come from keyword hits of the taxonomy (title counts more) plus the
 programme's theme, and `funds` from the programme's structural-fund family (both from `ft_programmes` in
 corpora/mappings.yaml, passed in as `programmes`); applicant types are not restricted (topics are open to legal
@@ -103,10 +104,10 @@ def _deadline(value: Any) -> dt.date:
         raise ValueError(f"field 'deadline': value {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _status(deadline: dt.date, call_status: str, as_of: dt.date) -> str:
-    if deadline < as_of or call_status == "closed":
-        return "closed"
-    return "expected" if call_status == "forthcoming" else "open"
+def _round(deadline: dt.date, call_status: str) -> dict[str, Any]:
+    """The topic's one call window (its source is the topic's): it closes on the deadline; a forthcoming call has not
+    opened yet (no opening date given)."""
+    return {"closes": deadline, "forthcoming": call_status == "forthcoming"}
 
 
 class _Themes:
@@ -165,8 +166,8 @@ def _instrument(
         "keywords": list(dict.fromkeys(k for k in keywords if k and k.lower() not in codes)),
         "min_amount_eur": low,
         "max_amount_eur": high,
-        "closes": deadline,
-        "status": _status(deadline, str(topic.get("callStatus") or "").lower(), as_of),
+        "recurrence": "one_off",
+        "rounds": [_round(deadline, str(topic.get("callStatus") or "").lower())],
         "source": {"url": str(topic["portalUrl"]).strip(), "as_of": as_of},
         "programme": programme or None,
         "call_id": clean_text(str(topic.get("callIdentifier") or "")) or None,
