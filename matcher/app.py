@@ -73,6 +73,7 @@ def load_corpus_from(settings: Settings) -> Corpus:
 def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     """The matcher of the settings, with built artefacts (loaded, or built and stored) and the calibrated threshold."""
     from matcher.analysis.calibration import load_or_calibrate
+    from matcher.analysis.scope import load_or_train
     from matcher.io.h2020 import load_h2020
     from matcher.pipeline.matcher import Matcher
     from matcher.retrieval import artefacts
@@ -86,7 +87,11 @@ def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     matcher = Matcher(corpus, encoder, emb, h2020=h2020)
     threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
     log.info("weak-match threshold %.4f (%s)", threshold.value, threshold.method)
-    return matcher.with_weak_match(threshold.value, calibration=threshold)
+    calibrated = matcher.with_weak_match(threshold.value, calibration=threshold)
+    scope = load_or_train(
+        calibrated, settings.dev_cases, settings.real_cases, settings.out_of_scope, settings.artefacts
+    )
+    return calibrated.with_scope(scope)
 
 
 def threshold_of(matcher: Matcher) -> Threshold:
@@ -191,12 +196,13 @@ def evaluate(
     real: Path | None = None,
     out_of_scope: Path | None = None,
 ) -> str:
-    """The evaluation tables as text: the written dev cases (engine and baselines); with `real`, the cases taken
-    from real funded projects, with their form fields and as text only; with `out_of_scope`, how the weak-match
-    decision separates real out-of-scope requests from in-scope proposals; optionally fund routing and the
+    """The evaluation tables as text: the written dev cases (engine and baselines on `as_of`, where a closed round
+    ranks an instrument after the others, and the engine on fit alone, without the deadline check); with `real`, the
+    cases taken from real funded projects, with their form fields and as text only; with `out_of_scope`, how the
+    weak-match decision separates real out-of-scope requests from in-scope proposals; optionally fund routing and the
     cross-lingual pairs."""
-    from matcher.analysis.metrics import detection, format_table, proposal_of, text_only
-    from matcher.analysis.metrics import evaluate as evaluate_cases
+    from matcher.analysis.metrics import detection, detection_cross_validated, format_table, proposal_of, text_only
+    from matcher.analysis.metrics import evaluate_both as evaluate_cases
     from matcher.io.corpus import load_out_of_scope
 
     labelled: list[DevCase] = load_dev_cases(cases, matcher.corpus)
@@ -213,7 +219,13 @@ def evaluate(
     if out_of_scope is not None:
         requests = [Proposal(id=c.id, text=c.text) for c in load_out_of_scope(out_of_scope)]
         found_detection = detection(matcher, requests, in_scope, as_of)
-        parts += ["", f"Nothing fits ({out_of_scope.name} against every in-scope case):", found_detection.table()]
+        title = f"Nothing fits ({out_of_scope.name} against every in-scope case)"
+        parts += ["", f"{title}, the decision in use (its scope model was trained on these texts):"]
+        parts += [found_detection.table()]
+        if matcher.scope is not None:
+            held_out = detection_cross_validated(matcher, requests, in_scope, as_of)
+            parts += ["", f"{title}, 5-fold cross-validated (each text judged by a scope model that did not see it):"]
+            parts += [held_out.table()]
     if routing is not None:
         from matcher.analysis.fund_routing import read_operations, routing_table
 

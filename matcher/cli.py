@@ -1,6 +1,6 @@
 """Command line: a thin layer where each command calls one library function.
 
-    matcher match TEXT [--region CODE] [--applicant-type TYPE] [--budget EUR] [--trl N] [--partners N]
+    matcher match TEXT [--region CODE] [--applicant-type TYPE] [--budget EUR] [--trl N] [--partners N] [--stage S]
                        [--as-of YYYY-MM-DD] [--top K] [--json]
     matcher triage INPUT --output OUTPUT [--top K]
     matcher validate | audit | build | instruments [ID] | evaluate
@@ -17,12 +17,13 @@ import json
 import logging
 import os
 import sys
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from matcher import __version__, app
 from matcher.errors import InputError, MatcherError
-from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal
+from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal, Stage
 from matcher.records.amounts import AmountError, parse_amount
 from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
@@ -43,6 +44,7 @@ def default_language(environ: Mapping[str, str] = os.environ) -> str:
 
 
 PROGRESS_MIN_ROWS = 20
+STAGES = typing.get_args(Stage)
 
 
 # -- argument types: reject bad values at the edge with the value in the message ----------------------------------
@@ -113,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--budget", type=_budget, help="total project budget in euros: 250000, 250.000, 1,5 miljoen, 35k")
     m.add_argument("--trl", type=_int_range("TRL", 1, 9), help="technology readiness level 1-9")
     m.add_argument("--partners", type=_int_range("partners", 1, 1000), help="organisations in the consortium")
+    m.add_argument("--stage", choices=STAGES, help="project stage (read from the text when not given)")
     m.add_argument("--as-of", type=_date, help="date to judge deadlines at (default: today)")
     m.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
     m.add_argument("--json", action="store_true", help="print the match JSON")
@@ -195,7 +198,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     fields = {"region": args.region, "applicant_type": args.applicant_type, "budget_eur": args.budget}
-    fields |= {"trl": args.trl, "partners": args.partners, "as_of": args.as_of}
+    fields |= {"trl": args.trl, "partners": args.partners, "stage": args.stage, "as_of": args.as_of}
     try:
         proposal = Proposal(text=_read_text(args.text), **fields)
     except ValidationError as exc:
@@ -235,6 +238,10 @@ def render(result: MatchResult, lang: str) -> str:
         checks = "; ".join(f"{marks[c.status]} {c.criterion}" for c in m.checks)
         if checks:
             lines.append(f"{'':14}  {criteria}: {checks}")
+        # The round's dates, and any requirement missed: what decides whether the applicant can apply now.
+        for c in m.checks:
+            if c.criterion == "deadline" or (c.criterion == "requirement" and c.status != "met"):
+                lines.append(f"{'':14}  {marks[c.status]} {c.detail}")
         for sp in m.similar_projects:
             funded = f", {amount(lang, sp.eu_subsidy_eur)} EU" if sp.eu_subsidy_eur is not None else ""
             where = ", ".join(str(x) for x in (sp.fund, sp.year, sp.province) if x)

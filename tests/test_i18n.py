@@ -62,7 +62,7 @@ def engine_ids() -> set[str]:
         "level": typing.get_args(Level),
         "type": typing.get_args(InstrumentType),
         "criterion": CRITERIA,
-        "missing": [c for c in CRITERIA if c not in ("requirement", "deadline")],  # what a proposal can lack
+        "missing": [c for c in CRITERIA if c not in ("municipality", "requirement", "deadline")],  # a proposal lacks
         "requirement": typing.get_args(Requirement),
         "field": FACT_FIELDS,  # the label of each fact read from a text
         "stage": typing.get_args(Stage),

@@ -207,7 +207,8 @@ def analyse(
     instruments = [i for i in corpus.instruments if _covers(i, options)]
     states = {i.id: availability(i, as_of) for i in instruments}
     matched = {p.id: _matched(r, threshold.value) for p, r in pairs}
-    weak = {p.id for p, r in pairs if is_weak(r.matches, r.themes, threshold.value)}
+    # The pipeline's decision (it also asks the scope model), or the threshold given here where that is stricter.
+    weak = {p.id for p, r in pairs if "weak_match" in r.flags or is_weak(r.matches, r.themes, threshold.value)}
     names = corpus.theme_names("nl")
     themes = tuple(t.id for t in corpus.themes if options.theme in (None, t.id))
     regions = _regions(pairs, options)

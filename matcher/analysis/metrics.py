@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from matcher.pipeline.matcher import Matcher, Mode
 from matcher.records import DevCase, Proposal
 
@@ -121,16 +123,49 @@ def detection(
     return Detection(len(out_of_scope), oos, len(in_scope), ins, matcher.weak_match)
 
 
+def detection_cross_validated(
+    matcher: Matcher,
+    out_of_scope: Sequence[Proposal],
+    in_scope: Sequence[Proposal],
+    as_of: dt.date,
+    folds: int = 5,
+) -> Detection:
+    """`detection` where each text is judged by a scope model trained without it (stratified folds over both sets,
+    with `calibration.OFF_TOPIC` always in training): the figure to quote, since the model in use saw every text."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from matcher.analysis.calibration import OFF_TOPIC
+    from matcher.analysis.scope import train
+
+    texts = [*in_scope, *out_of_scope]
+    y = np.array([0] * len(in_scope) + [1] * len(out_of_scope))
+    flagged = np.zeros(len(texts), dtype=bool)
+    for fit, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(np.zeros(len(y)), y):
+        inside = [texts[i].text for i in fit if y[i] == 0]
+        outside = [texts[i].text for i in fit if y[i] == 1] + list(OFF_TOPIC)
+        judge = matcher.with_scope(train(matcher, inside, outside))
+        results = judge.match_batch([texts[i] for i in test], as_of=as_of)
+        flagged[test] = ["weak_match" in r.flags for r in results]
+    oos, ins = int(flagged[y == 1].sum()), int(flagged[y == 0].sum())
+    return Detection(len(out_of_scope), oos, len(in_scope), ins, matcher.weak_match)
+
+
 def evaluate(
-    matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date, modes: Sequence[Mode] = ("hybrid", "lexical", "dense")
+    matcher: Matcher,
+    cases: Sequence[DevCase],
+    as_of: dt.date,
+    modes: Sequence[Mode] = ("hybrid", "lexical", "dense"),
+    availability: bool = True,
 ) -> list[Metrics]:
-    """Rank every instrument for every case with each scoring mode; return one Metrics row per mode."""
+    """Rank every instrument for every case with each scoring mode; return one Metrics row per mode.
+
+    `availability=False` ranks by fit alone (no deadline check): what the labels say, independent of the day."""
     qrels: Qrels = {c.id: dict(c.relevant) for c in cases}
     proposals = [proposal_of(c) for c in cases]
     n = len(matcher.instruments)
     out = []
     for mode in modes:
-        results = matcher.match_batch(proposals, top_k=n, as_of=as_of, mode=mode)
+        results = matcher.match_batch(proposals, top_k=n, as_of=as_of, mode=mode, availability=availability)
         run: Run = {r.proposal_id: [m.instrument_id for m in r.matches] for r in results}
         partner = None
         if mode == "hybrid":
@@ -139,8 +174,14 @@ def evaluate(
                 got = {r.proposal_id: [p.region for p in r.partner_regions[:3]] for r in results}
                 partner = sum(bool(expected[q] & set(got[q])) for q in expected) / len(expected)
         label = {"hybrid": "hybrid (engine)", "lexical": "lexical only", "dense": "dense only"}[mode]
-        out.append(metrics(label, run, qrels, partner))
+        out.append(metrics(label if availability else f"{label}, fit only", run, qrels, partner))
     return out
+
+
+def evaluate_both(matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date) -> list[Metrics]:
+    """The three modes on `as_of` (a closed round counts), then the engine on fit alone (no deadline check)."""
+    on_day = evaluate(matcher, cases, as_of)
+    return [*on_day, *evaluate(matcher, cases, as_of, modes=("hybrid",), availability=False)]
 
 
 def format_table(rows: Sequence[Metrics], n_cases: int, model: str) -> str:

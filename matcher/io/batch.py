@@ -21,7 +21,7 @@ from matcher.records import Proposal
 from matcher.records.messages import describe
 
 log = logging.getLogger(__name__)
-COLUMNS = ("id", "text", "region", "applicant_type", "budget_eur", "trl", "partners", "as_of")
+COLUMNS = ("id", "text", "region", "applicant_type", "budget_eur", "trl", "partners", "stage", "as_of")
 MAX_ROWS = 100_000
 
 

@@ -27,6 +27,7 @@ from matcher.io.h2020 import H2020Prior
 from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
+from matcher.pipeline.scope import ScopeModel
 from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal, Stage
 from matcher.records.results import ReadFact, is_weak
 from matcher.retrieval import artefacts
@@ -43,9 +44,10 @@ from matcher.retrieval.fusion import (
 from matcher.retrieval.lexical import LexicalScorer
 from matcher.retrieval.workers import encode_ahead
 from matcher.rules.eligibility import Check, check_all, overall
-from matcher.text.facts import read_facts
+from matcher.text.facts import read_facts, without_amounts
 from matcher.text.language import guess_language
 from matcher.text.passages import KEYWORDS, SUMMARY, instrument_document
+from matcher.text.places import without_towns
 from matcher.text.themes import ThemeTagger
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class Matcher:
         self.corpus = corpus
         self.weak_match = weak_match
         self.calibration: object | None = None  # how `weak_match` was obtained (set by `app.load_matcher`)
+        self.scope: ScopeModel | None = None  # out-of-scope texts (set by `app.load_matcher`; `with_scope`)
         self.encoder = encoder
         self.embeddings = embeddings
         self.dense_weight = dense_weight
@@ -165,8 +168,16 @@ class Matcher:
         clone.weak_match, clone.calibration = value, calibration
         return clone
 
+    def with_scope(self, model: ScopeModel | None) -> Matcher:
+        """The same matcher whose `weak_match` decision also asks the scope model (`pipeline.scope`)."""
+        clone = copy.copy(self)
+        clone.scope = model
+        return clone
+
     # -- scoring -------------------------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Proposal vectors, of the texts without their amounts (`text.facts.without_amounts`)."""
+        texts = [without_amounts(t) for t in texts]
         chunks = []
         for start in range(0, len(texts), ENCODE_CHUNK):
             chunk = texts[start : start + ENCODE_CHUNK]
@@ -176,12 +187,13 @@ class Matcher:
         return np.vstack(chunks)
 
     def score(self, texts: Sequence[str], mode: Mode = "hybrid", vectors: np.ndarray | None = None) -> Scores:
+        texts = [without_amounts(t) for t in texts]
         vecs = self.encode(texts) if vectors is None else vectors
         passage = self.embeddings.index.candidate_matrix(vecs)  # HNSW: only candidates scored, the rest -1
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
         themes = [self.tagger.tag(t, v) for t, v in zip(texts, vecs, strict=True)]
         languages = [guess_language(t) for t in texts]
-        rows = self.lexical.transform(texts)
+        rows = self.lexical.transform([without_towns(t, self.corpus.places) for t in texts])
         lexical = self.lexical.score_rows(rows)
         overlap = theme_overlap(self.tagger.weights(themes), self._instrument_themes)
         if mode == "dense":
@@ -225,20 +237,25 @@ class Matcher:
         progress: Callable[[int], None] | None = None,
         mode: Mode = "hybrid",
         parallel: bool = False,
+        availability: bool = True,
     ) -> list[MatchResult]:
         """Match proposals in chunks; the next chunk is encoded in a worker while this one is ranked.
 
         `parallel=True` lets that worker be a forked process (see `workers.encode_ahead`): for batch jobs.
+        `availability=False` leaves the deadline check out: the ranking by fit alone, which labelled cases measure.
         """
         today = as_of or dt.date.today()
         chunks = [proposals[i : i + ENCODE_CHUNK] for i in range(0, len(proposals), ENCODE_CHUNK)]
-        texts = [[p.text for p in chunk] for chunk in chunks]
+        texts = [[without_amounts(p.text) for p in chunk] for chunk in chunks]
         results: list[MatchResult] = []
         for chunk, chunk_texts, vectors in zip(
             chunks, texts, encode_ahead(self.encoder, texts, processes=parallel), strict=True
         ):
             scores = self.score(chunk_texts, mode, vectors=vectors)
-            results.extend(self._result(p, i, scores, p.as_of or today, top_k) for i, p in enumerate(chunk))
+            results.extend(
+                self._result(p, i, scores, (p.as_of or today) if availability else None, top_k)
+                for i, p in enumerate(chunk)
+            )
             if progress is not None:
                 progress(len(chunk))
         return results
@@ -281,7 +298,7 @@ class Matcher:
         read = {k: f for k, f in facts.items() if getattr(given, k) is None}  # what the user gave wins
         return given.model_copy(update={k: f.value for k, f in read.items()}), facts, read
 
-    def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date, top_k: int) -> MatchResult:
+    def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date | None, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
         final = self.fit(scores.final[row], prop)
@@ -308,9 +325,14 @@ class Matcher:
             partner_regions=tuple(partners),
             themes=tuple(themes),
             language=scores.languages[row],
-            flags=flags(prop, matches, self.weak_match, themes) + conflicts(given, facts),
+            flags=flags(prop, matches, self.weak_match, themes, self._outside(scores.vectors[row]))
+            + conflicts(given, facts),
             read_from_text=read,
         )
+
+    def _outside(self, vector: np.ndarray) -> bool:
+        """True when the scope model says the text asks for something no instrument is for."""
+        return self.scope is not None and bool(self.scope.outside(vector[None, :])[0])
 
     def _match(
         self,
@@ -356,13 +378,15 @@ def conflicts(given: Proposal, facts: Mapping[str, ReadFact]) -> tuple[str, ...]
     )
 
 
-def flags(prop: Proposal, matches: Sequence[Match], weak_match: float, themes: Sequence[str]) -> tuple[str, ...]:
+def flags(
+    prop: Proposal, matches: Sequence[Match], weak_match: float, themes: Sequence[str], outside: bool = False
+) -> tuple[str, ...]:
     """Signals for an adviser triaging a batch: weak fit, nothing to apply for, information to ask for.
 
     `weak_match` compares with the best score of a match that is not ineligible, as the calibration measures it.
     """
     out = []
-    if is_weak(matches, themes, weak_match):
+    if is_weak(matches, themes, weak_match, outside):
         out.append("weak_match")
     if all(m.eligibility == "ineligible" for m in matches):
         out.append("no_eligible_match")

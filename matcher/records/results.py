@@ -103,13 +103,13 @@ def best_fit(matches: Sequence[Match], among: frozenset[str] | None = None) -> f
     return max(scores, default=0.0)
 
 
-def is_weak(matches: Sequence[Match], themes: Sequence[str], threshold: float) -> bool:
-    """No instrument fits well: the best fit is below the weak-match threshold, or the text is about none of the
-    taxonomy's topics (a third of real out-of-scope requests, 1 in 100 real proposals, measured on 2026-12-01).
+def is_weak(matches: Sequence[Match], themes: Sequence[str], threshold: float, outside: bool = False) -> bool:
+    """No instrument fits well: the scope model says the text asks for something no instrument is for (`outside`),
+    the best fit is below the weak-match threshold, or the text is about none of the taxonomy's topics.
 
     The one decision behind the `weak_match` flag and the gap analysis's unmet demand.
     """
-    return not themes or best_fit(matches) < threshold
+    return outside or not themes or best_fit(matches) < threshold
 
 
 class MatchResult(_Result):

@@ -13,14 +13,25 @@ Each check says why in a reason code with its values (`check.budget.capped`, `ma
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Final, NamedTuple
 
 from matcher.records import CheckStatus, CriterionCheck, Eligibility, Instrument, Proposal, Reason
 from matcher.rules.availability import Availability, covers, may_apply, window
 from matcher.text.facts import requirement_cues
 from matcher.text.language import reason
+from matcher.text.themes import fold
 
-CRITERIA: Final = ("region", "applicant_type", "budget", "trl", "partners", "requirement", "deadline")
+CRITERIA: Final = (
+    "region",
+    "municipality",
+    "applicant_type",
+    "budget",
+    "trl",
+    "partners",
+    "requirement",
+    "deadline",
+)
 
 # Hard requirements about what the project is: a text that describes a project without naming it misses them.
 ABOUT_THE_PROJECT: Final = frozenset({"researcher_mobility", "network_of_european_interest", "earthquake_damage"})
@@ -53,6 +64,24 @@ def check_region(inst: Instrument, prop: Proposal) -> Check:
     if covers(inst.regions, prop.region):
         return Check("region", "met", reason("check.region.met", region=prop.region, area=area))
     return Check("region", "missed", reason("check.region.missed", region=prop.region, area=area))
+
+
+def check_municipality(inst: Instrument, prop: Proposal) -> Check | None:
+    """For a scheme limited to some municipalities: met when the text names one of them, else unknown."""
+    if not inst.municipalities:
+        return None
+    named = _named_municipality(inst.municipalities, prop.text)
+    if named is not None:
+        return Check("municipality", "met", reason("check.municipality.met", municipality=named))
+    return Check("municipality", "unknown", reason("check.municipality.unknown", area=list(inst.municipalities)))
+
+
+def _named_municipality(municipalities: tuple[str, ...], text: str) -> str | None:
+    folded = fold(text)
+    for name in municipalities:
+        if re.search(r"(?<!\w)" + re.escape(fold(name)) + r"(?!\w)", folded):
+            return name
+    return None
 
 
 def check_applicant(inst: Instrument, prop: Proposal) -> Check:
@@ -145,15 +174,17 @@ def check_open(inst: Instrument, as_of: dt.date) -> Check:
     return Check("deadline", STATUS_OF[found.state], reason(found.code, **found.params))
 
 
-def check_all(inst: Instrument, prop: Proposal, as_of: dt.date) -> tuple[Check, ...]:
+def check_all(inst: Instrument, prop: Proposal, as_of: dt.date | None) -> tuple[Check, ...]:
+    """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate --fit` ranks)."""
     checks = (
         check_region(inst, prop),
+        check_municipality(inst, prop),
         check_applicant(inst, prop),
         check_budget(inst, prop),
         check_trl(inst, prop),
         check_partners(inst, prop),
         *check_requirements(inst, prop),
-        check_open(inst, as_of),
+        check_open(inst, as_of) if as_of is not None else None,
     )
     return tuple(c for c in checks if c is not None)
 

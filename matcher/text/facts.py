@@ -163,6 +163,12 @@ def _applicant(folded: str) -> ReadFact | None:
     return None
 
 
+def without_amounts(text: str) -> str:
+    """The text with its amounts of money left out: read as a fact (`budget_eur`), an amount says nothing of the
+    topic, and left in it draws the encoder to passages that are lists of amounts."""
+    return _MONEY.sub(" ", text)
+
+
 def _budget(text: str) -> ReadFact | None:
     amounts: list[tuple[bool, float, str]] = []
     for m in _MONEY.finditer(text):
@@ -268,7 +274,7 @@ _REQUIREMENT_CUES: dict[str, str] = {
         r"(visser|vissers|visserij\w*|viskotter\w*|kotter\w*|aquacultuur|aquacultuurbedrijf|mosselkweker\w*|"
         r"oesterkweker\w*|viskwekerij|fishing|fisheries|fishermen|fisherman|aquaculture)"
     ),
-    "cooperative": r"(cooperatie\w*|cooperative\w*|co-op)",
+    "cooperative": r"(\w*cooperatie\w*|cooperative\w*|co-op)",
     "cultural_organisation": (
         r"(theater\w*|museum|musea|kunstenaar\w*|orkest|gezelschap|festival|filmmaker\w*|film|ontwerper\w*|"
         r"vormgever\w*|designer\w*|artist\w*|ensemble|podium|galerie|erfgoed|culturele instelling|"

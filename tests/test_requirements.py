@@ -1,0 +1,104 @@
+"""Hard requirements and project stages: facets of an instrument checked against what the proposal says."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from matcher import HashingEncoder, Matcher, Proposal
+from matcher.records import Instrument
+from matcher.rules.eligibility import check_all, check_requirements, overall
+from matcher.text.facts import read_facts, requirement_cues
+
+from .conftest import bundled_corpus, instrument
+
+DAY = dt.date(2026, 12, 1)
+WELDER = "Wij zijn een mkb-bedrijf met 12 medewerkers in Enschede en willen een lasrobot aanschaffen voor onze fabriek."
+
+
+def need(*requirements: str) -> Instrument:
+    return Instrument.model_validate(
+        instrument(
+            id="eu-x", name="X", level="eu", regions=["EU"], themes=["research"], requirements=list(requirements),
+            applicant_types=["sme", "knowledge_institution"], summary="Een Europese regeling met harde voorwaarden.",
+        )
+    )  # fmt: skip
+
+
+def statuses(inst: Instrument, text: str, **given: object) -> list[tuple[str, str]]:
+    return [(c.reason.params["requirement"], c.status) for c in check_requirements(inst, Proposal(text=text, **given))]
+
+
+def test_what_the_project_is_must_be_described_and_who_applies_must_be_able_to() -> None:
+    assert statuses(need("researcher_mobility", "network_of_european_interest"), WELDER) == [
+        ("researcher_mobility", "missed"),
+        ("network_of_european_interest", "missed"),
+    ]
+    mobility = "Wij willen promovendi uitwisselen met een Duitse universiteit en zes partners uit drie landen"
+    assert statuses(need("researcher_mobility", "international_consortium"), mobility) == [
+        ("researcher_mobility", "met"),
+        ("international_consortium", "met"),
+    ]
+    assert statuses(need("research_organisation"), WELDER, applicant_type="sme") == [
+        ("research_organisation", "missed")
+    ]
+    assert statuses(need("research_organisation"), "x", applicant_type="knowledge_institution") == [
+        ("research_organisation", "met")
+    ]
+    assert statuses(need("farmer"), "Wij willen investeren") == [("farmer", "unknown")]  # too short to judge
+    assert statuses(need("farmer"), "Als melkveehouder in Drenthe willen we een nieuwe stal") == [("farmer", "met")]
+    assert statuses(need("international_consortium"), "Een innovatief project", partners=1) == [
+        ("international_consortium", "missed")
+    ]
+
+
+def test_cues_carry_the_words_they_were_read_from() -> None:
+    assert dict(requirement_cues("Onze energiecoöperatie wil laadinfrastructuur langs de A12")) == {
+        "cooperative": "energiecooperatie",
+        "network_of_european_interest": "laadinfrastructuur",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("We doen eerst een haalbaarheidsstudie naar de markt", ("feasibility", "haalbaarheidsstudie")),
+        ("Wij willen een prototype bouwen en daarna testen", ("prototype", "prototype")),
+        ("We are ready for market launch in Germany", ("market_introduction", "market launch")),
+        ("Wij willen onze productie opschalen", ("scale_up", "opschalen")),
+        ("Een nieuw bedrijfsgebouw, TRL 7, voor onze pilot", ("demonstration", "pilot")),
+    ],
+)
+def test_the_stage_is_the_first_stage_word_of_the_text(text: str, stage: tuple[str, str]) -> None:
+    found = read_facts(text, bundled_corpus().places)["stage"]
+    assert (found.value, found.evidence) == stage
+
+
+def test_trl_is_read_from_the_text() -> None:
+    found = read_facts("Onze technologie zit op TRL-niveau 6", bundled_corpus().places)["trl"]
+    assert (found.value, found.evidence) == (6, "trl-niveau 6")
+
+
+def test_msca_and_cef_are_not_offered_to_an_sme_buying_equipment() -> None:
+    corpus = bundled_corpus()
+    prop = Proposal(text=WELDER, region="NL-OV", applicant_type="sme", budget_eur=35_000)
+    for inst_id in ("eu-horizon-msca", "eu-cef"):
+        checks = check_all(corpus.instrument(inst_id), prop, DAY)
+        assert overall(checks) == "ineligible", inst_id
+        assert any(c.criterion == "requirement" and c.status == "missed" for c in checks), inst_id
+
+
+def test_no_instrument_with_a_missed_requirement_ranks_above_an_eligible_or_unknown_one() -> None:
+    matcher = Matcher.build(bundled_corpus(), HashingEncoder())
+    result = matcher.match(Proposal(text=WELDER, applicant_type="sme"), top_k=len(matcher.instruments), as_of=DAY)
+    order = [m.eligibility for m in result.matches]
+    first_ineligible = order.index("ineligible")
+    assert "ineligible" not in order[:first_ineligible] and set(order[first_ineligible:]) == {"ineligible"}
+    missed = {
+        m.instrument_id
+        for m in result.matches
+        if any(c.criterion == "requirement" and c.status == "missed" for c in m.checks)
+    }
+    assert {"eu-horizon-msca", "eu-cef"} <= missed
+    assert all(result.matches.index(m) >= first_ineligible for m in result.matches if m.instrument_id in missed)
