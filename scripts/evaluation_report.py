@@ -29,12 +29,11 @@ from pathlib import Path
 from matcher import Proposal, Settings, app, load_corpus, load_dev_cases
 from matcher.analysis.crosslingual import evaluate_pairs, format_pairs_table, load_pairs
 from matcher.analysis.fund_routing import read_operations, routing_table
-from matcher.analysis.metrics import evaluate, format_table
 from matcher.io.atomic import write_bytes
 from matcher.io.importers import import_ft_topics_to, import_operations_to
 
 ROOT = Path(__file__).resolve().parent.parent
-AS_OF = dt.date(2026, 11, 30)
+AS_OF = dt.date(2026, 12, 1)
 TOPICS = Path("eu-ft-calls-2026/topics.jsonl")
 OPERATIONS = Path("nl-structural-funds-2007-2013/projects_dev.csv")
 FT_AS_OF = dt.date(2026, 8, 1)  # the topics were harvested in August 2026; the case pairs are dated so too
@@ -62,12 +61,16 @@ def timed(label: str, fn: Callable[[], str]) -> str:
 
 
 def dev_cases(settings: Settings) -> str:
+    """What `matcher evaluate` prints: the written cases, the real funded projects (form fields, text only) and the
+    out-of-scope detection (in use and cross-validated)."""
     matcher = app.load_matcher(settings)
     cases = load_dev_cases(settings.dev_cases, matcher.corpus)
     with_partners = sum(1 for c in cases if c.partner_regions)
     langs = f"{sum(c.lang == 'nl' for c in cases)} Dutch / {sum(c.lang == 'en' for c in cases)} English"
-    table = format_table(evaluate(matcher, cases, AS_OF), len(cases), matcher.encoder.name)
-    return f"{table}\n\n{langs}; partner hit@3 over the {with_partners} cases that name expected partner regions."
+    tables = app.evaluate(
+        matcher, settings.dev_cases, AS_OF, real=settings.real_cases, out_of_scope=settings.out_of_scope
+    )
+    return f"{tables}\n\nWritten cases: {langs}; partner hit@3 over the {with_partners} cases that name partners."
 
 
 def routing(settings: Settings, data: Path) -> str:
@@ -145,9 +148,12 @@ def main() -> None:
         parts.append(
             section(
                 f"Dev cases, encoder {model}",
-                f"matcher evaluate --model {model}",
+                f"matcher evaluate --model {model} --as-of {AS_OF}",
                 timed(f"dev cases {model}", lambda m=model: dev_cases(replace(base, model=m))),
-                "Hybrid is the engine (dense + lexical + theme fusion); the other rows are its halves alone.",
+                "Hybrid is the engine (dense + lexical + theme fusion); the other rows are its halves alone. "
+                "The rows without a suffix rank on the day: an instrument whose last round closed with no new one "
+                'announced fails its deadline check and ranks after the others. "Fit only" ranks without the '
+                "deadline check: what the labels (the instruments that fit, or that paid) measure.",
             )
         )
     if not have_data:

@@ -43,8 +43,8 @@ from matcher.retrieval.fusion import (
 )
 from matcher.retrieval.lexical import LexicalScorer
 from matcher.retrieval.workers import encode_ahead
-from matcher.rules.eligibility import Check, check_all, overall
-from matcher.text.facts import read_facts, without_amounts
+from matcher.rules.eligibility import Check, check_all, check_open, check_requirements, overall
+from matcher.text.facts import read_facts, speaks_of_partners, without_amounts
 from matcher.text.language import guess_language
 from matcher.text.passages import KEYWORDS, SUMMARY, instrument_document
 from matcher.text.places import without_towns
@@ -62,6 +62,10 @@ ENCODE_CHUNK = 64
 # whose largest contribution is far from what the proposal can use loses up to SIZE_WEIGHT.
 STAGE_WEIGHT = 0.03
 SIZE_WEIGHT = 0.05
+# A hard requirement the text speaks to (a farm for a farmers' scheme) adds REQUIREMENT_WEIGHT; one it is silent on
+# takes it off (a missed one makes the instrument ineligible instead).
+REQUIREMENT_WEIGHT = 0.02
+PARTNER_INSTRUMENTS = 3  # the best instruments whose need for partners makes the engine suggest partner regions
 SIZE_OVER = 3.0  # a project that could use more than 3x the largest contribution starts to lose
 SIZE_UNDER = 200.0  # a contribution more than 200x what the project could use starts to lose
 
@@ -137,14 +141,19 @@ class Matcher:
             len(self.instruments), len(stages)
         )
         self._names_stages = self._serves.any(axis=1)
+        self._deadlines: dict[tuple[int, dt.date], Check] = {}
+        self._with_requirements = [pos for pos, i in enumerate(self.instruments) if i.requirements]
         self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
         self._rate = np.array([i.funding_rate or 1.0 for i in self.instruments], dtype=np.float64)
 
     def fit(self, final: np.ndarray, prop: Proposal) -> np.ndarray:
-        """The score row with the stage and size fit of `prop` (its facts known) added, kept in [0, 1]."""
-        if prop.stage is None and prop.budget_eur is None:
+        """The score row with the requirement, stage and size fit of `prop` (its facts known) added, in [0, 1]."""
+        if prop.stage is None and prop.budget_eur is None and not self._with_requirements:
             return final
         out = final.astype(np.float64, copy=True)
+        for pos in self._with_requirements:
+            said = [c.status for c in check_requirements(self.instruments[pos], prop)]
+            out[pos] += REQUIREMENT_WEIGHT * (said.count("met") - said.count("unknown"))
         if prop.stage is not None:
             serves = self._serves[:, self._stage_col[prop.stage]]
             out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
@@ -283,7 +292,7 @@ class Matcher:
                     inst = self.instruments[pos]
                     if allowed is not None and inst.id not in allowed:
                         continue
-                    if overall(check_all(inst, prop, prop.as_of or today)) != "ineligible":
+                    if overall(self._checks(int(pos), prop, prop.as_of or today)) != "ineligible":
                         best = float(round(fitted[pos], 4))
                         break
                 out.append(best)
@@ -308,7 +317,7 @@ class Matcher:
         for pos in order:
             if len(kept) >= top_k:
                 break
-            checks = check_all(self.instruments[pos], prop, as_of)
+            checks = self._checks(int(pos), prop, as_of)
             eligibility = overall(checks)
             if eligibility != "ineligible":
                 kept.append((int(pos), checks, eligibility))
@@ -318,17 +327,48 @@ class Matcher:
             self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, prop)
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
-        partners = self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
+        found = flags(prop, matches, self.weak_match, themes, self._outside(scores.vectors[row]))
+        partners = (
+            self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
+            if "weak_match" not in found and self._calls_for_partners(prop, matches)
+            else []
+        )
         return MatchResult.model_construct(
             proposal_id=prop.id,
             matches=tuple(matches),
             partner_regions=tuple(partners),
             themes=tuple(themes),
             language=scores.languages[row],
-            flags=flags(prop, matches, self.weak_match, themes, self._outside(scores.vectors[row]))
-            + conflicts(given, facts),
+            flags=found + conflicts(given, facts),
             read_from_text=read,
         )
+
+    def _calls_for_partners(self, prop: Proposal, matches: Sequence[Match]) -> bool:
+        """Partner regions are suggested only where the proposal or one of its top instruments calls for partners:
+        the text speaks of partners or a border, it names more than one organisation, or one of the three best
+        instruments needs a consortium, partners from two countries, or is about cross-border cooperation."""
+        if (prop.partners or 0) > 1 or speaks_of_partners(prop.text) is not None:
+            return True
+        for m in matches[:PARTNER_INSTRUMENTS]:
+            inst = self.corpus.instrument(m.instrument_id)
+            if (inst.min_partners or 0) > 1 or "international_consortium" in inst.requirements:
+                return True
+            if "cross-border" in inst.themes[:2]:
+                return True
+        return False
+
+    def _checks(self, pos: int, prop: Proposal, as_of: dt.date | None) -> tuple[Check, ...]:
+        """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)."""
+        inst = self.instruments[pos]
+        if as_of is None:
+            return check_all(inst, prop, None)
+        key = (pos, as_of)
+        deadline = self._deadlines.get(key)
+        if deadline is None:
+            if len(self._deadlines) > 100_000:  # many days asked for: start again rather than grow without bound
+                self._deadlines.clear()
+            deadline = self._deadlines[key] = check_open(inst, as_of)
+        return check_all(inst, prop, as_of, deadline)
 
     def _outside(self, vector: np.ndarray) -> bool:
         """True when the scope model says the text asks for something no instrument is for."""

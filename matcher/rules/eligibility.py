@@ -174,8 +174,14 @@ def check_open(inst: Instrument, as_of: dt.date) -> Check:
     return Check("deadline", STATUS_OF[found.state], reason(found.code, **found.params))
 
 
-def check_all(inst: Instrument, prop: Proposal, as_of: dt.date | None) -> tuple[Check, ...]:
-    """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate --fit` ranks)."""
+def check_all(
+    inst: Instrument, prop: Proposal, as_of: dt.date | None, deadline: Check | None = None
+) -> tuple[Check, ...]:
+    """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate` also ranks).
+
+    `deadline` is `check_open(inst, as_of)` when the caller has it already (it depends on the day alone)."""
+    if as_of is not None and deadline is None:
+        deadline = check_open(inst, as_of)
     checks = (
         check_region(inst, prop),
         check_municipality(inst, prop),
@@ -184,7 +190,7 @@ def check_all(inst: Instrument, prop: Proposal, as_of: dt.date | None) -> tuple[
         check_trl(inst, prop),
         check_partners(inst, prop),
         *check_requirements(inst, prop),
-        check_open(inst, as_of) if as_of is not None else None,
+        deadline,
     )
     return tuple(c for c in checks if c is not None)
 

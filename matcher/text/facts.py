@@ -288,6 +288,24 @@ _REQUIREMENT_CUES: dict[str, str] = {
 _REQUIREMENT_RE = {k: re.compile(r"\b" + v + r"\b") for k, v in _REQUIREMENT_CUES.items()}
 
 
+_COLLABORATION = re.compile(
+    r"\b(partners?|partnerbedrijf|partnerregio|samen met|samenwerk\w*|consortium|kennisinstelling\w*|universiteit\w*|"
+    r"together with|collaborat\w*|cooperat\w*|joint|alongside|with an? \w+ (?:from|in)|met een \w+ uit|keten\w*|"
+    r"(?:met|with) (?:\w+ )?(?:telers|verwerkers|bedrijven|ondernemers|boeren|partijen|organisaties|gemeenten|"
+    r"scholen|ziekenhuizen|hogescholen|instellingen|producenten|leveranciers|growers|companies|firms|farmers|"
+    r"hospitals|universities|schools|municipalities|organi[sz]ations))\b"
+)
+
+
+def speaks_of_partners(text: str) -> str | None:
+    """The words with which a text says it works with others (or across a border), else None."""
+    folded = fold(text)
+    found = _COLLABORATION.search(folded)
+    if found is not None:
+        return found.group(0)
+    return requirement_cues(text).get("international_consortium")
+
+
 @functools.lru_cache(maxsize=256)  # asked once per instrument with requirements while one proposal is ranked
 def requirement_cues(text: str) -> Mapping[str, str]:
     """Per requirement that the text speaks to, the words it does so with (see `_REQUIREMENT_CUES`)."""
