@@ -186,7 +186,7 @@ def test_triage_rejects_bad_requests(client: TestClient, body: dict[str, Any], e
         ({"text": "b", "region": "XX"}, "proposal 2: field 'region': value 'XX': "
          f"not a known region code; use one of {REGION_LIST}"),
         ({"text": "b", "x": 1}, "proposal 2: unknown column(s) 'x'; "
-         "allowed: id, text, region, applicant_type, budget_eur, trl, partners, as_of"),
+         "allowed: id, text, region, applicant_type, budget_eur, trl, partners, stage, as_of"),
         ({"text": "   "}, "proposal 2: field 'text': value '   ': " + EMPTY),
         ({"text": "y" * 20_001}, "proposal 2: field 'text': value " + repr("y" * 20_001)[:77] + "...: "
          "String should have at most 20000 characters"),

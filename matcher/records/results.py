@@ -124,8 +124,13 @@ class MatchResult(_Result):
     flags: tuple[str, ...] = ()
     read_from_text: dict[str, ReadFact] = Field(
         default_factory=dict,
-        description="facts read from the text (region, applicant_type, budget_eur, partners) that the user did not "
-        "give; the eligibility checks use them",
+        description="facts read from the text (region, applicant_type, budget_eur, partners, trl, stage) that the "
+        "user did not give; the eligibility checks use them",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="a sentence for the whole result in the language asked for: that no instrument fits well "
+        "(with the flag weak_match; the best candidates are still listed, as weak)",
     )
 
     def to_dict(self) -> dict[str, Any]:

@@ -266,7 +266,8 @@ _REQUIREMENT_CUES: dict[str, str] = {
         r"cross-border (link|connection|interconnection)|backbone|5g-corridor|pijpleiding|pipeline\w*)"
     ),
     "farmer": (
-        r"(boer|boeren|boerderij|melkveehouder\w*|veehouder\w*|akkerbouw\w*|agrarisch\w*|landbouwbedrijf|"
+        r"(boer|boeren|boerderij|boerenbedrijf|melkvee\w*|veehouder\w*|\w*veehouderij|varkensbedrijf|pluimvee\w*|"
+        r"akkerbouw\w*|agrarisch\w*|landbouwbedrijf|tuinbouwbedrijf|glastuinbouw\w*|"
         r"landbouwer\w*|fruitteler\w*|varkenshouder\w*|pluimveehouder\w*|geitenhouder\w*|tuinder\w*|teler\w*|"
         r"farmer\w*|farm|farms|dairy farm\w*|grower\w*|arable)"
     ),

@@ -93,7 +93,9 @@ def localise(result: MatchResult, lang: str, theme_names: Mapping[str, str] = NO
     lang = language(lang)
     matches = tuple(_match(m, lang, theme_names) for m in result.matches)
     partners = tuple(_partner(p, lang, theme_names) for p in result.partner_regions)
-    return result.model_copy(update={"matches": matches, "partner_regions": partners, "lang": lang})
+    notice = gettext(lang, "result.weak_match") if "weak_match" in result.flags else None
+    update = {"matches": matches, "partner_regions": partners, "lang": lang, "notice": notice}
+    return result.model_copy(update=update)
 
 
 def environment(loader: BaseLoader, lang: str, **options: Any) -> Environment:
