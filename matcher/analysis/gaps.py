@@ -177,7 +177,8 @@ def gap_report(
     if not proposals:
         raise InputError("no proposals in the batch")
     results = matcher.match_batch(proposals, top_k=options.top_k, as_of=as_of, parallel=parallel)
-    return analyse(matcher.corpus, proposals, results, as_of, threshold, options, encode=matcher.encode)
+    scoped = matcher.scope is not None
+    return analyse(matcher.corpus, proposals, results, as_of, threshold, options, encode=matcher.encode, scoped=scoped)
 
 
 def check_filters(corpus: Corpus, options: GapOptions) -> None:
@@ -198,6 +199,7 @@ def analyse(
     threshold: Threshold,
     options: GapOptions = GapOptions(),
     encode: Encode | None = None,
+    scoped: bool = False,
 ) -> GapReport:
     """The gap report of matched proposals; `encode` gives the vectors to cluster on (default: TF-IDF)."""
     check_filters(corpus, options)
@@ -207,8 +209,12 @@ def analyse(
     instruments = [i for i in corpus.instruments if _covers(i, options)]
     states = {i.id: availability(i, as_of) for i in instruments}
     matched = {p.id: _matched(r, threshold.value) for p, r in pairs}
-    # The pipeline's decision (it also asks the scope model), or the threshold given here where that is stricter.
-    weak = {p.id for p, r in pairs if "weak_match" in r.flags or is_weak(r.matches, r.themes, threshold.value)}
+    # The pipeline's decision; without a scope model (`scoped`), also the threshold given here where that is stricter.
+    weak = {
+        p.id
+        for p, r in pairs
+        if "weak_match" in r.flags or (not scoped and is_weak(r.matches, r.themes, threshold.value))
+    }
     names = corpus.theme_names("nl")
     themes = tuple(t.id for t in corpus.themes if options.theme in (None, t.id))
     regions = _regions(pairs, options)

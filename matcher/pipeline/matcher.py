@@ -370,9 +370,9 @@ class Matcher:
             deadline = self._deadlines[key] = check_open(inst, as_of)
         return check_all(inst, prop, as_of, deadline)
 
-    def _outside(self, vector: np.ndarray) -> bool:
-        """True when the scope model says the text asks for something no instrument is for."""
-        return self.scope is not None and bool(self.scope.outside(vector[None, :])[0])
+    def _outside(self, vector: np.ndarray) -> bool | None:
+        """True when the scope model says the text asks for something no instrument is for; None without a model."""
+        return None if self.scope is None else bool(self.scope.outside(vector[None, :])[0])
 
     def _match(
         self,
@@ -419,11 +419,12 @@ def conflicts(given: Proposal, facts: Mapping[str, ReadFact]) -> tuple[str, ...]
 
 
 def flags(
-    prop: Proposal, matches: Sequence[Match], weak_match: float, themes: Sequence[str], outside: bool = False
+    prop: Proposal, matches: Sequence[Match], weak_match: float, themes: Sequence[str], outside: bool | None = None
 ) -> tuple[str, ...]:
     """Signals for an adviser triaging a batch: weak fit, nothing to apply for, information to ask for.
 
-    `weak_match` compares with the best score of a match that is not ineligible, as the calibration measures it.
+    `weak_match` is `records.results.is_weak`: the scope model's verdict (`outside`) where the matcher has one, else
+    the best score of a match that is not ineligible against the calibrated threshold.
     """
     out = []
     if is_weak(matches, themes, weak_match, outside):
