@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from matcher.errors import InputError
 from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_lines_atomic
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
-from matcher.records import DEFAULT_TOP, DevCase, Instrument, MatchResult, Proposal
+from matcher.records import DEFAULT_TOP, DevCase, Instrument, Level, MatchResult, Proposal
 from matcher.records.threshold import Threshold
 from matcher.rules.availability import status_on, window
 from matcher.rules.catalogue import InstrumentQuery, select
@@ -288,10 +289,7 @@ def validate(settings: Settings) -> CorpusSummary:
     """Check every corpus file and the dev cases; raises `CorpusError` listing every problem."""
     corpus = load_corpus_from(settings)
     cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
-    levels = {
-        lvl: sum(i.level == lvl for i in corpus.instruments)
-        for lvl in ("eu", "national", "provincial", "regional", "municipal")
-    }
+    levels = {lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in typing.get_args(Level)}
     return CorpusSummary(
         instruments=len(corpus.instruments),
         levels=levels,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from matcher import __version__, app
 from matcher.errors import InputError, MatcherError
-from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, MatchResult, Proposal, Stage
+from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, Level, MatchResult, Proposal, Stage
 from matcher.records.amounts import AmountError, parse_amount
 from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("instruments", parents=[common], help="list instruments, or show one by id")
     i.add_argument("id", nargs="?")
-    i.add_argument("--level", choices=["eu", "national", "provincial", "regional"])
+    i.add_argument("--level", choices=typing.get_args(Level))
     i.add_argument("--region", type=_region)
     i.add_argument("--theme", help="only instruments with this theme id")
     i.add_argument("--applicant-type", choices=APPLICANT_TYPES, help="only instruments this applicant may apply for")
@@ -318,9 +318,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instrument_line(inst: Instrument, width: int) -> str:
+def _instrument_line(inst: Instrument, width: int, day: dt.date) -> str:
+    """One instrument: id, level, type, area, its status on `day` (derived from its rounds; `?` when unknown), name."""
     regions = ",".join(inst.regions)[:28]
-    return f"{inst.id:<{width}} {inst.level:<10} {inst.instrument_type:<9} {regions:<28} {inst.name[:60]}"
+    status = app.instrument_json(inst, day).get("status", "?")
+    return f"{inst.id:<{width}} {inst.level:<10} {inst.instrument_type:<9} {regions:<28} {status:<8} {inst.name[:60]}"
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
@@ -343,7 +345,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
         print(json.dumps([app.instrument_json(i, args.as_of) for i in chosen], ensure_ascii=False, indent=2))
     else:
         width = max((len(i.id) for i in chosen), default=10)
-        print("\n".join(_instrument_line(i, width) for i in chosen))
+        day = args.as_of or dt.date.today()
+        print("\n".join(_instrument_line(i, width, day) for i in chosen))
         print(f"{len(chosen)} instruments", file=sys.stderr)
     return 0
 
