@@ -146,13 +146,20 @@ class Matcher:
         self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
         self._rate = np.array([i.funding_rate or 1.0 for i in self.instruments], dtype=np.float64)
 
-    def fit(self, final: np.ndarray, prop: Proposal) -> np.ndarray:
+    def requirement_checks(self, prop: Proposal) -> dict[int, tuple[Check, ...]]:
+        """`check_requirements` of every instrument that has hard requirements, by position: read once per proposal."""
+        return {pos: check_requirements(self.instruments[pos], prop) for pos in self._with_requirements}
+
+    def fit(
+        self, final: np.ndarray, prop: Proposal, requirements: dict[int, tuple[Check, ...]] | None = None
+    ) -> np.ndarray:
         """The score row with the requirement, stage and size fit of `prop` (its facts known) added, in [0, 1]."""
         if prop.stage is None and prop.budget_eur is None and not self._with_requirements:
             return final
         out = final.astype(np.float64, copy=True)
-        for pos in self._with_requirements:
-            said = [c.status for c in check_requirements(self.instruments[pos], prop)]
+        found = self.requirement_checks(prop) if requirements is None else requirements
+        for pos, checks in found.items():
+            said = [c.status for c in checks]
             out[pos] += REQUIREMENT_WEIGHT * (said.count("met") - said.count("unknown"))
         if prop.stage is not None:
             serves = self._serves[:, self._stage_col[prop.stage]]
@@ -287,12 +294,13 @@ class Matcher:
                 prop = self.with_facts(given)[0]  # checked as `match` checks it, so flags and calibration agree
                 allowed = among[start + row] if among is not None else None
                 best = 0.0
-                fitted = self.fit(final[row], prop)
+                reqs = self.requirement_checks(prop)
+                fitted = self.fit(final[row], prop, reqs)
                 for pos in np.argsort(-fitted, kind="stable"):
                     inst = self.instruments[pos]
                     if allowed is not None and inst.id not in allowed:
                         continue
-                    if overall(self._checks(int(pos), prop, prop.as_of or today)) != "ineligible":
+                    if overall(self._checks(int(pos), prop, prop.as_of or today, reqs)) != "ineligible":
                         best = float(round(fitted[pos], 4))
                         break
                 out.append(best)
@@ -310,14 +318,15 @@ class Matcher:
     def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date | None, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
-        final = self.fit(scores.final[row], prop)
+        reqs = self.requirement_checks(prop)
+        final = self.fit(scores.final[row], prop, reqs)
         order = np.argsort(-final, kind="stable")
         kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         rejected: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         for pos in order:
             if len(kept) >= top_k:
                 break
-            checks = self._checks(int(pos), prop, as_of)
+            checks = self._checks(int(pos), prop, as_of, reqs)
             eligibility = overall(checks)
             if eligibility != "ineligible":
                 kept.append((int(pos), checks, eligibility))
@@ -357,18 +366,22 @@ class Matcher:
                 return True
         return False
 
-    def _checks(self, pos: int, prop: Proposal, as_of: dt.date | None) -> tuple[Check, ...]:
-        """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)."""
+    def _checks(
+        self, pos: int, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]
+    ) -> tuple[Check, ...]:
+        """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)
+        and its requirement checks once per proposal (`requirements`, from `requirement_checks`)."""
         inst = self.instruments[pos]
+        reqs = requirements.get(pos, ())
         if as_of is None:
-            return check_all(inst, prop, None)
+            return check_all(inst, prop, None, requirements=reqs)
         key = (pos, as_of)
         deadline = self._deadlines.get(key)
         if deadline is None:
             if len(self._deadlines) > 100_000:  # many days asked for: start again rather than grow without bound
                 self._deadlines.clear()
             deadline = self._deadlines[key] = check_open(inst, as_of)
-        return check_all(inst, prop, as_of, deadline)
+        return check_all(inst, prop, as_of, deadline, reqs)
 
     def _outside(self, vector: np.ndarray) -> bool | None:
         """True when the scope model says the text asks for something no instrument is for; None without a model."""

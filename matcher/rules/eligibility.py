@@ -175,13 +175,20 @@ def check_open(inst: Instrument, as_of: dt.date) -> Check:
 
 
 def check_all(
-    inst: Instrument, prop: Proposal, as_of: dt.date | None, deadline: Check | None = None
+    inst: Instrument,
+    prop: Proposal,
+    as_of: dt.date | None,
+    deadline: Check | None = None,
+    requirements: tuple[Check, ...] | None = None,
 ) -> tuple[Check, ...]:
     """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate` also ranks).
 
-    `deadline` is `check_open(inst, as_of)` when the caller has it already (it depends on the day alone)."""
+    `deadline` is `check_open(inst, as_of)` and `requirements` is `check_requirements(inst, prop)` when the caller
+    has them already (the ranking reads them once per day and once per proposal)."""
     if as_of is not None and deadline is None:
         deadline = check_open(inst, as_of)
+    if requirements is None:
+        requirements = check_requirements(inst, prop)
     checks = (
         check_region(inst, prop),
         check_municipality(inst, prop),
@@ -189,7 +196,7 @@ def check_all(
         check_budget(inst, prop),
         check_trl(inst, prop),
         check_partners(inst, prop),
-        *check_requirements(inst, prop),
+        *requirements,
         deadline,
     )
     return tuple(c for c in checks if c is not None)
