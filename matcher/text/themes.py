@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ DENSE_MARGIN = 0.05  # themes within this cosine of the best one count as well
 DENSE_FLOOR = 0.3  # ... but only when the best one reaches this share of the corpus reference cosine
 
 
+@functools.lru_cache(maxsize=256)  # one proposal's text is folded by each reader (facts, places, cues, checks)
 def fold(text: str) -> str:
     """Lowercase and strip accents: 'Fryslân' -> 'fryslan'."""
     lowered = text.lower()
