@@ -53,6 +53,17 @@ def test_what_the_project_is_must_be_described_and_who_applies_must_be_able_to()
     ]
 
 
+def test_a_party_named_after_a_preposition_is_not_the_applicant() -> None:
+    supplier = "Wij maken vleesvervangers van erwten en veldbonen van Nederlandse boeren voor supermarkten"
+    assert statuses(need("farmer"), supplier) == [("farmer", "unknown")]
+    assert statuses(need("cultural_organisation"), "Samen met een museum ontwikkelen wij een app") == [
+        ("cultural_organisation", "unknown")
+    ]
+    assert statuses(need("farmer"), "Een melkveehouder in Friesland wil overstappen op eiwitgewassen") == [
+        ("farmer", "met")
+    ]
+
+
 def test_cues_carry_the_words_they_were_read_from() -> None:
     assert dict(requirement_cues("Onze energiecoöperatie wil laadinfrastructuur langs de A12")) == {
         "cooperative": "energiecooperatie",

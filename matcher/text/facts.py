@@ -307,9 +307,25 @@ def speaks_of_partners(text: str) -> str | None:
     return requirement_cues(text).get("international_consortium")
 
 
+# Requirements about who applies: a cue counts only where it is not another party's ("vleesvervangers van
+# Nederlandse boeren", "samen met een museum", "for farmers" name someone else than the applicant).
+ABOUT_THE_APPLICANT = frozenset(
+    {"farmer", "fisheries", "cooperative", "cultural_organisation", "research_organisation"}
+)
+_OTHER_PARTY = re.compile(r"\b(?:van|met|voor|bij|aan|naar|samen met|from|with|for|of|to|by)\s+(?:\w+\s+){0,2}$")
+_OTHER_REACH = 30  # characters before a cue in which a preposition makes it another party
+
+
 @functools.lru_cache(maxsize=256)  # asked once per instrument with requirements while one proposal is ranked
 def requirement_cues(text: str) -> Mapping[str, str]:
     """Per requirement that the text speaks to, the words it does so with (see `_REQUIREMENT_CUES`)."""
     folded = fold(text)
-    found = {k: m.group(0) for k, rx in _REQUIREMENT_RE.items() if (m := rx.search(folded)) is not None}
+    found: dict[str, str] = {}
+    for need, rx in _REQUIREMENT_RE.items():
+        for m in rx.finditer(folded):
+            before = folded[max(0, m.start() - _OTHER_REACH) : m.start()]
+            if need in ABOUT_THE_APPLICANT and _OTHER_PARTY.search(before):
+                continue
+            found[need] = m.group(0)
+            break
     return MappingProxyType(found)
