@@ -17,11 +17,13 @@ def test_fold_strips_accents() -> None:
     assert fold("Fryslân Coöperatie") == "fryslan cooperatie"
 
 
-def test_long_keywords_match_inside_compounds_short_ones_only_at_word_start() -> None:
+def test_long_keywords_match_inside_compounds_short_ones_only_as_words_with_their_endings() -> None:
     tagger = ThemeTagger(THEMES, VECTORS, reference=0.5)
     assert tagger.keyword_hits("waterstofelektrolyser in een kas").tolist() == [2.0, 1.0, 0.0]
     assert tagger.keyword_hits("tomatenkassen en de winkel").tolist() == [0.0, 0.0, 0.0]
     assert tagger.keyword_hits("kassen in de glastuinbouw").tolist() == [1.0, 3.0, 0.0]  # name "Tuinbouw" too
+    assert tagger.keyword_hits("kaswarmte en kasten").tolist() == [0.0, 0.0, 0.0]  # another word, not "kas"
+    assert tagger.keyword_hits("zorgen").tolist() == [0.0, 0.0, 1.0]  # the theme's name with an ending
 
 
 def test_dense_themes_need_a_floor_and_keywords_rank_first() -> None:

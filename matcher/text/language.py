@@ -13,7 +13,10 @@ from matcher.records import Reason
 _NL = frozenset(
     "de het een en van voor met wij we willen zijn is op in te dat die niet ook naar bij onze ons om".split()
 )
-_EN = frozenset("the a an and of for with we want are is on in to that this our us at by be from".split())
+_EN = frozenset(
+    "the a an and of for with we want are is on in to that this our us at by be from "
+    "hello hi please thanks thank you my i".split()  # greetings and the first person: short English texts
+)
 _WORD = re.compile(r"[a-zà-ÿ]+")
 
 

@@ -27,11 +27,14 @@ def fold(text: str) -> str:
 
 
 SHORT = 6
+ENDINGS = ("s", "en", "e", "'s", "er", "ers")  # plural and inflection endings a short keyword may carry
 _WORD = re.compile(r"\w+")
 
 
 def _split(keywords: Sequence[str]) -> tuple[tuple[str, ...], frozenset[str]]:
-    """Long keywords may sit inside Dutch compounds ("waterstofelektrolyser"); short ones must start a word."""
+    """Long keywords may sit inside Dutch compounds ("waterstofelektrolyser"); short ones must be a whole word, or
+    one with a plural or inflection ending ("sme" in "smes", "zorg" in "zorgen"): not the start of another word
+    ("water" is not in "waterstof")."""
     folded = {fold(k) for k in keywords}
     short = frozenset(k for k in folded if len(k) < SHORT and k.isalnum())
     return tuple(sorted(folded - short)), short
@@ -48,8 +51,10 @@ class ThemeTagger:
 
     def keyword_hits(self, text: str) -> np.ndarray:
         folded = fold(text)
-        prefixes = {w[:n] for w in _WORD.findall(folded) for n in range(1, min(len(w), SHORT - 1) + 1)}
-        hits = [sum(k in folded for k in long) + len(short & prefixes) for long, short in self.keywords]
+        words = set(_WORD.findall(folded))
+        stems = words | {w[: -len(end)] for w in words for end in ENDINGS if w.endswith(end) and len(w) > len(end)}
+        stems |= {w[:-3] for w in words if len(w) > 4 and w.endswith("en") and w[-3] == w[-4]}  # kassen, stallen
+        hits = [sum(k in folded for k in long) + len(short & stems) for long, short in self.keywords]
         return np.array(hits, dtype=np.float32)
 
     def tag(self, text: str, vector: np.ndarray) -> list[str]:
