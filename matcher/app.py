@@ -315,6 +315,11 @@ def audit(settings: Settings, as_of: dt.date | None = None) -> AuditReport:
     return run_audit(load_corpus_from(settings), as_of or dt.date.today())
 
 
+def instrument_status(inst: Instrument, as_of: dt.date) -> str | None:
+    """The contract's `status` of `inst` on `as_of` (derived from its rounds), None when the rounds do not tell."""
+    return status_on(inst, as_of)[0]
+
+
 def instrument_json(inst: Instrument, as_of: dt.date | None = None) -> dict[str, Any]:
     """An instrument as JSON with the contract's `status`, `opens`, `closes` derived from its rounds on `as_of`.
 

@@ -321,7 +321,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _instrument_line(inst: Instrument, width: int, day: dt.date) -> str:
     """One instrument: id, level, type, area, its status on `day` (derived from its rounds; `?` when unknown), name."""
     regions = ",".join(inst.regions)[:28]
-    status = app.instrument_json(inst, day).get("status", "?")
+    status = app.instrument_status(inst, day) or "?"
     return f"{inst.id:<{width}} {inst.level:<10} {inst.instrument_type:<9} {regions:<28} {status:<8} {inst.name[:60]}"
 
 

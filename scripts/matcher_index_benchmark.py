@@ -65,6 +65,7 @@ def collection(n: int, queries: int, seed: int) -> tuple[Corpus, list[Proposal]]
                 regions=("NL",),
                 applicant_types=("sme",),
                 instrument_type="grant",
+                recurrence="rolling",
                 themes=("energy",),
                 summary=" ".join([*topic[:6], *own[i, :3]]),
                 criteria=tuple(" ".join([*topic[6 + 3 * k : 9 + 3 * k], own[i, 3]]) for k in range(3)),

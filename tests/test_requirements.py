@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 import pytest
 
 from matcher import HashingEncoder, Matcher, Proposal
-from matcher.records import Instrument
-from matcher.rules.eligibility import check_all, check_requirements, overall
+from matcher.records import ABOUT_THE_APPLICANT, ABOUT_THE_PROJECT, Instrument, Requirement
+from matcher.rules.eligibility import CANNOT_MEET, check_all, check_requirements, overall
 from matcher.text.facts import read_facts, requirement_cues
 
 from .conftest import bundled_corpus, instrument
@@ -62,6 +63,12 @@ def test_a_party_named_after_a_preposition_is_not_the_applicant() -> None:
     assert statuses(need("farmer"), "Een melkveehouder in Friesland wil overstappen op eiwitgewassen") == [
         ("farmer", "met")
     ]
+
+
+def test_every_requirement_is_about_the_project_or_the_applicant_and_each_names_who_cannot_meet_it() -> None:
+    assert set(CANNOT_MEET) == ABOUT_THE_APPLICANT
+    assert not ABOUT_THE_APPLICANT & ABOUT_THE_PROJECT
+    assert ABOUT_THE_APPLICANT | ABOUT_THE_PROJECT < set(typing.get_args(Requirement))
 
 
 def test_cues_carry_the_words_they_were_read_from() -> None:

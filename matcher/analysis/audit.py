@@ -30,7 +30,6 @@ from matcher.rules.availability import window
 
 STALE_AFTER = dt.timedelta(days=548)  # 18 months
 CONTRADICTIONS = frozenset({"future_source"})
-KINDS = ("stale_source", "secondary_only", "no_successor", "availability_unknown", "empty_facts", "future_source")
 # Facts a record of this kind of money usually states when its source does.
 USUAL_FACTS: dict[str, tuple[str, ...]] = {
     "grant": ("funding_rate", "max_amount_eur"),

@@ -11,6 +11,8 @@
 """
 
 from matcher.records.corpus import (
+    ABOUT_THE_APPLICANT,
+    ABOUT_THE_PROJECT,
     APPLICANT_TYPES,
     ID_PATTERN,
     MAX_TEXT_CHARS,
@@ -56,6 +58,8 @@ from matcher.records.results import (
 )
 
 __all__ = [
+    "ABOUT_THE_APPLICANT",
+    "ABOUT_THE_PROJECT",
     "DEFAULT_TOP",
     "APPLICANT_TYPES",
     "ID_PATTERN",

@@ -73,6 +73,14 @@ Requirement = Literal[
     "public_partner",
     "earthquake_damage",
 ]
+# The two kinds of hard requirement, one home for both the text's cues and the checks: what the project must be
+# (a text describing a project without naming it misses them) and who must apply (another party does not count).
+ABOUT_THE_PROJECT: frozenset[str] = frozenset(
+    {"researcher_mobility", "network_of_european_interest", "earthquake_damage"}
+)
+ABOUT_THE_APPLICANT: frozenset[str] = frozenset(
+    {"farmer", "fisheries", "cooperative", "cultural_organisation", "research_organisation"}
+)
 Eligibility = Literal["eligible", "unknown", "ineligible"]
 CheckStatus = Literal["met", "missed", "unknown"]
 # EU structural fund families: EFRO (ERDF: innovation, regional economy) and ESF (ESF+: labour market, skills).

@@ -16,7 +16,16 @@ import datetime as dt
 import re
 from typing import Final, NamedTuple
 
-from matcher.records import CheckStatus, CriterionCheck, Eligibility, Instrument, Proposal, Reason
+from matcher.records import (
+    ABOUT_THE_APPLICANT,
+    ABOUT_THE_PROJECT,
+    CheckStatus,
+    CriterionCheck,
+    Eligibility,
+    Instrument,
+    Proposal,
+    Reason,
+)
 from matcher.rules.availability import Availability, covers, may_apply, window
 from matcher.text.facts import requirement_cues
 from matcher.text.language import reason
@@ -33,9 +42,8 @@ CRITERIA: Final = (
     "deadline",
 )
 
-# Hard requirements about what the project is: a text that describes a project without naming it misses them.
-ABOUT_THE_PROJECT: Final = frozenset({"researcher_mobility", "network_of_european_interest", "earthquake_damage"})
-# Hard requirements about who applies: applicant types that cannot meet them (unknown for the others, met on a cue).
+# Hard requirements about who applies (`records.ABOUT_THE_APPLICANT`): applicant types that cannot meet them
+# (unknown for the others, met on a cue).
 CANNOT_MEET: Final[dict[str, frozenset[str]]] = {
     "research_organisation": frozenset({"sme", "startup", "large_enterprise", "public_body", "nonprofit"}),
     "farmer": frozenset({"knowledge_institution", "public_body"}),
@@ -155,7 +163,7 @@ def check_requirements(inst: Instrument, prop: Proposal) -> tuple[Check, ...]:
             out.append(Check("requirement", "met", reason("check.requirement.met", requirement=need, words=said)))
         elif need in ABOUT_THE_PROJECT and words >= MIN_WORDS_TO_JUDGE:
             out.append(Check("requirement", "missed", reason("check.requirement.not_described", requirement=need)))
-        elif prop.applicant_type is not None and prop.applicant_type in CANNOT_MEET.get(need, frozenset()):
+        elif need in ABOUT_THE_APPLICANT and prop.applicant_type in CANNOT_MEET[need]:
             missed = reason("check.requirement.applicant", requirement=need, applicant=prop.applicant_type)
             out.append(Check("requirement", "missed", missed))
         elif need == "international_consortium" and prop.partners == 1:

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from matcher.records import PROVINCES, Gazetteer, ReadFact
+from matcher.records import ABOUT_THE_APPLICANT, PROVINCES, Gazetteer, ReadFact
 from matcher.records.amounts import AmountError, parse_amount
 from matcher.text.places import opening, region_mentions
 from matcher.text.themes import fold
@@ -307,11 +307,8 @@ def speaks_of_partners(text: str) -> str | None:
     return requirement_cues(text).get("international_consortium")
 
 
-# Requirements about who applies: a cue counts only where it is not another party's ("vleesvervangers van
-# Nederlandse boeren", "samen met een museum", "for farmers" name someone else than the applicant).
-ABOUT_THE_APPLICANT = frozenset(
-    {"farmer", "fisheries", "cooperative", "cultural_organisation", "research_organisation"}
-)
+# Requirements about who applies (`records.ABOUT_THE_APPLICANT`): a cue counts only where it is not another
+# party's ("vleesvervangers van Nederlandse boeren", "samen met een museum", "for farmers" name someone else).
 _OTHER_PARTY = re.compile(r"\b(?:van|met|voor|bij|aan|naar|samen met|from|with|for|of|to|by)\s+(?:\w+\s+){0,2}$")
 _OTHER_REACH = 30  # characters before a cue in which a preposition makes it another party
 
