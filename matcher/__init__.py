@@ -105,3 +105,16 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_HOMES])
+
+
+def _console() -> int:
+    """The `matcher` command (pyproject's console script): `--version` is answered before anything heavy is imported
+    (the CLI's parser needs pydantic, numpy and the records, ~1 s), every other call goes to `matcher.cli.main`."""
+    import sys
+
+    if sys.argv[1:] == ["--version"]:
+        print(f"matcher {__version__}")
+        return 0
+    from matcher.cli import main
+
+    return main()

@@ -15,26 +15,33 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from matcher.errors import InputError
-from matcher.io.batch import parse_proposals, proposal_from_row, read_proposals, write_lines_atomic
+from matcher.analysis.watch import DEFAULT_DAYS, WatchItem, WatchReport, unreported, watch_items
+from matcher.io.batch import Batch, load_batch, load_batch_file, proposal_from_row, write_results_file
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
+from matcher.io.sheets import csv_text, safe_cell
+from matcher.io.watch import LOCAL, Profile, UnknownProfileError, WatchStore, check_name
+from matcher.io.workbook import UPLOAD_UNPACKED_BYTES
 from matcher.records import DEFAULT_TOP, DevCase, Instrument, Level, MatchResult, Proposal
 from matcher.records.threshold import Threshold
 from matcher.rules.availability import status_on, window
 from matcher.rules.catalogue import InstrumentQuery, select
-from matcher.settings import Settings
+from matcher.settings import Settings, default_db
 from matcher.text.i18n import DEFAULT_LANGUAGE, localise
 
 if TYPE_CHECKING:  # the engine's modules load models, faiss and scikit-learn: imported where they are used
+    import httpx
+
     from matcher.analysis.audit import AuditReport
     from matcher.analysis.gaps import GapReport
     from matcher.io.importers.import_report import ImportReport
+    from matcher.io.refresh import RefreshResult
     from matcher.pipeline.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -46,10 +53,14 @@ __all__ = [
     "CorpusSummary",
     "InstrumentQuery",
     "build",
+    "csv_text",
+    "safe_cell",
     "evaluate",
     "gap_analysis",
     "import_ft_topics",
     "import_operations",
+    "refresh_cvdr",
+    "refresh_ft_topics",
     "list_instruments",
     "load_corpus_from",
     "load_matcher",
@@ -57,11 +68,23 @@ __all__ = [
     "parse_batch",
     "proposals_from_rows",
     "read_batch",
+    "read_batch_file",
     "threshold_of",
     "triage",
     "validate",
     "write_gap_report",
     "write_results",
+    "LOCAL",
+    "Profile",
+    "UnknownProfileError",
+    "WatchItem",
+    "WatchReport",
+    "WatchStore",
+    "check_name",
+    "open_watch_store",
+    "watch_db",
+    "watch_reports",
+    "watch_run",
 ]
 
 
@@ -129,23 +152,30 @@ def proposals_from_rows(rows: Sequence[dict[str, Any]]) -> list[Proposal]:
     return [proposal_from_row(row, f"proposal {n}", str(n)) for n, row in enumerate(rows, 1)]
 
 
-def read_batch(path: Path) -> list[Proposal]:
-    """Proposals of a CSV or JSONL file (see `io.batch`); errors name the file, row, field and value."""
-    return read_proposals(path)
+def read_batch(
+    path: Path, delimiter: str | None = None, encoding: str | None = None, sheet: str | None = None
+) -> list[Proposal]:
+    """Proposals of a CSV, JSONL or .xlsx file (see `io.batch`); errors name the file, row, field and value."""
+    return read_batch_file(path, delimiter, encoding, sheet).proposals
+
+
+def read_batch_file(
+    path: Path, delimiter: str | None = None, encoding: str | None = None, sheet: str | None = None
+) -> Batch:
+    """As `read_batch`, with how the file was read (`Batch.detected`: "delimiter ';', encoding cp1252")."""
+    return load_batch_file(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
 
 
 def parse_batch(data: bytes, name: str) -> list[Proposal]:
-    """Proposals of an uploaded file's bytes (UTF-8, with or without BOM), read as `read_batch` reads a file."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
-    return parse_proposals(text, name, PurePosixPath(name).suffix)
+    """Proposals of an uploaded file's bytes (CSV, JSONL or .xlsx by `name`), read as `read_batch` reads a file; a
+    workbook may unpack to at most `io.workbook.UPLOAD_UNPACKED_BYTES`."""
+    return load_batch(data, name, max_unpacked=UPLOAD_UNPACKED_BYTES).proposals
 
 
 def write_results(path: Path, results: Sequence[MatchResult]) -> None:
-    """The results as JSONL, one line per proposal in input order; the file appears whole or not at all."""
-    write_lines_atomic(path, (r.model_dump_json() for r in results))
+    """The results as JSONL, one line per proposal in input order, or as an Excel table (one row per proposal and
+    match) when `path` ends in .xlsx; the file appears whole or not at all."""
+    write_results_file(path, results)
 
 
 # -- analysis --------------------------------------------------------------------------------------------------------
@@ -185,7 +215,8 @@ def write_gap_report(
 
     check_target(target)
     report = gap_analysis(matcher, proposals, as_of, parallel=True, **options)
-    return summary(report), write_report(report, target, lang, matcher.corpus.theme_names(lang))
+    corpus = matcher.corpus
+    return summary(report), write_report(report, target, lang, corpus.theme_names(lang), corpus.region_names(lang))
 
 
 def evaluate(
@@ -250,7 +281,10 @@ def import_ft_topics(
     from matcher.io.importers import import_ft_topics_to
 
     corpus = load_corpus(settings.corpora)  # our themes and programme mappings
-    return import_ft_topics_to(path, out, as_of, strict, corpus.themes, programmes=corpus.mappings.ft_programmes)
+    mappings = corpus.mappings
+    return import_ft_topics_to(
+        path, out, as_of, strict, corpus.themes, programmes=mappings.ft_programmes, parents=mappings.ft_parents
+    )
 
 
 def import_operations(
@@ -262,6 +296,37 @@ def import_operations(
 
     places = load_corpus(settings.corpora).places
     return import_operations_to(path, out, strict, encoding, places=places)
+
+
+def refresh_ft_topics(
+    settings: Settings, out: Path, as_of: dt.date, max_pages: int = 50, transport: httpx.BaseTransport | None = None
+) -> RefreshResult:
+    """Open and forthcoming EU Funding & Tenders topics from the portal's search API into `out/ft-topics.yaml`
+    (imported as `import_ft_topics` does), with what changed since the folder's previous content."""
+    from matcher.io.refresh import FtSearch
+    from matcher.io.refresh import refresh_ft_topics as refresh
+
+    mappings = (corpus := load_corpus(settings.corpora)).mappings
+    search = FtSearch(transport, max_pages=max_pages)
+    return refresh(out, as_of, search, corpus.themes, programmes=mappings.ft_programmes, parents=mappings.ft_parents)
+
+
+def refresh_cvdr(
+    settings: Settings,
+    out: Path,
+    as_of: dt.date,
+    creators: Sequence[str] = (),
+    max_pages: int = 50,
+    transport: httpx.BaseTransport | None = None,
+) -> RefreshResult:
+    """Provincial and municipal subsidy schemes in force from CVDR (of `creators` only, when given) into
+    `out/cvdr.yaml`, themed and placed with the corpus's taxonomy and gazetteer, with what changed."""
+    from matcher.io.refresh import CvdrSearch
+    from matcher.io.refresh import refresh_cvdr as refresh
+
+    corpus = load_corpus(settings.corpora)
+    search = CvdrSearch(transport, creators, max_pages=max_pages)
+    return refresh(out, as_of, search, corpus.themes, places=corpus.places)
 
 
 # -- the corpus ------------------------------------------------------------------------------------------------------
@@ -315,30 +380,92 @@ def audit(settings: Settings, as_of: dt.date | None = None) -> AuditReport:
     return run_audit(load_corpus_from(settings), as_of or dt.date.today())
 
 
-def instrument_status(inst: Instrument, as_of: dt.date) -> str | None:
-    """The contract's `status` of `inst` on `as_of` (derived from its rounds), None when the rounds do not tell."""
-    return status_on(inst, as_of)[0]
+def instrument_status(inst: Instrument, as_of: dt.date, calls: Sequence[Instrument] = ()) -> str | None:
+    """The contract's `status` of `inst` (a programme with `calls`, if any) on `as_of`, derived from its rounds and
+    calls; None when they do not tell."""
+    return status_on(inst, as_of, calls)[0]
 
 
-def instrument_json(inst: Instrument, as_of: dt.date | None = None) -> dict[str, Any]:
+def instrument_json(inst: Instrument, as_of: dt.date | None = None, calls: Sequence[Instrument] = ()) -> dict[str, Any]:
     """An instrument as JSON with the contract's `status`, `opens`, `closes` derived from its rounds on `as_of`.
 
     `status` is `open`, `rolling`, `expected` or `closed`, and left out when the rounds do not tell (availability
-    unknown); `availability` adds the engine's reading (`open`, `uncertain`, `closed`) and its reason code.
+    unknown); `availability` adds the engine's reading (`open`, `uncertain`, `closed`) and its reason code. A
+    programme with `calls` (`corpus.calls_of`) is read over them too, and lists their ids under `calls`.
     """
     day = as_of or dt.date.today()
     data = inst.model_dump(mode="json", exclude_none=True)
-    found = window(inst, day)
-    status, opens, closes = status_on(inst, day)
+    found = window(inst, day, calls)
+    status, opens, closes = status_on(inst, day, calls)
     derived = {"status": status, "opens": opens and opens.isoformat(), "closes": closes and closes.isoformat()}
     data.update({k: v for k, v in derived.items() if v is not None})
     data["availability"] = {"as_of": day.isoformat(), "state": found.state, "code": found.code, **found.params}
+    if calls:
+        data["calls"] = [c.id for c in calls]
     return data
 
 
 def list_instruments(corpus: Corpus, query: InstrumentQuery | None = None) -> list[Instrument]:
     """The instruments passing every filter of `query` (the one filter of `rules.catalogue`), in corpus order."""
     return select(corpus, query or InstrumentQuery())
+
+
+# -- saved profiles and alerts ---------------------------------------------------------------------------------------
+def watch_db() -> Path:
+    """The database file of saved profiles: $MATCHER_DB, else the service's default (`feedback.sqlite3` in the cache
+    folder), so `matcher watch` and the service share one file."""
+    return Path(os.environ.get("MATCHER_DB") or default_db())
+
+
+def open_watch_store(path: Path | None = None) -> WatchStore:
+    """The profile store in `path` (default `watch_db()`), its tables created when absent."""
+    return WatchStore.open(path or watch_db())
+
+
+def watch_reports(
+    matcher: Matcher,
+    profiles: Sequence[Profile],
+    as_of: dt.date,
+    since: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+    lang: str = DEFAULT_LANGUAGE,
+) -> list[WatchReport]:
+    """What is news for each profile on `as_of` (`analysis.watch`): rounds opened since `since` (else since the
+    profile's last run, else `days` before `as_of`) and deadlines within `days`; nothing is stored or left out."""
+    top = max((p.top for p in profiles), default=DEFAULT_TOP)
+    results = triage(matcher, [p.proposal.model_copy(update={"as_of": as_of}) for p in profiles], top, lang=lang)
+    reports = []
+    for profile, result in zip(profiles, results, strict=True):
+        start = since or profile.last_run or as_of - dt.timedelta(days=days)
+        kept = result.model_copy(update={"matches": result.matches[: profile.top]})
+        items = watch_items(kept, matcher.corpus, as_of, start, days, matcher.weak_match)
+        reports.append(WatchReport(profile.name, as_of, start, days, tuple(items)))
+    return reports
+
+
+def watch_run(
+    matcher: Matcher,
+    store: WatchStore,
+    owner: str = LOCAL,
+    as_of: dt.date | None = None,
+    since: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+    lang: str = DEFAULT_LANGUAGE,
+) -> list[WatchReport]:
+    """Run every profile of `owner`: report what its last run did not (everything news since `since` when given),
+    and store per profile the run's date and the keys that qualified."""
+    day = as_of or dt.date.today()
+    profiles = store.list(owner)
+    reports = watch_reports(matcher, profiles, day, since, days, lang) if profiles else []
+    found = []
+    for profile, report in zip(profiles, reports, strict=True):
+        try:
+            store.record_run(owner, profile.name, day, {k for item in report.items for k in item.keys()})
+        except UnknownProfileError:  # removed while the matcher ran: nothing to report or store
+            continue
+        new = report.items if since is not None else tuple(unreported(report.items, profile.reported))
+        found.append(WatchReport(report.profile, day, report.since, days, tuple(new)))
+    return found
 
 
 def _slug(name: str) -> str:

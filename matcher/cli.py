@@ -1,8 +1,8 @@
 """Command line: a thin layer where each command calls one library function.
 
     matcher match TEXT [--region CODE] [--applicant-type TYPE] [--budget EUR] [--trl N] [--partners N] [--stage S]
-                       [--as-of YYYY-MM-DD] [--top K] [--json]
-    matcher triage INPUT --output OUTPUT [--top K]
+                       [--as-of YYYY-MM-DD] [--top K] [--json | --format table|json|jsonl|csv]
+    matcher triage INPUT --output OUTPUT [--top K] [--delimiter D] [--encoding E] [--sheet NAME]
     matcher validate | audit | build | instruments [ID] | evaluate
 
 Exit status 0 on success, 2 on bad input or corpus errors (one line naming what is wrong, no traceback), 130 when
@@ -23,7 +23,17 @@ from pathlib import Path
 
 from matcher import __version__, app
 from matcher.errors import InputError, MatcherError
-from matcher.records import APPLICANT_TYPES, DEFAULT_TOP, REGION_CODES, Instrument, Level, MatchResult, Proposal, Stage
+from matcher.records import (
+    APPLICANT_TYPES,
+    DEFAULT_TOP,
+    REGION_CODES,
+    Instrument,
+    Level,
+    Match,
+    MatchResult,
+    Proposal,
+    Stage,
+)
 from matcher.records.amounts import AmountError, parse_amount
 from matcher.records.messages import describe
 from matcher.settings import Settings, split_paths
@@ -44,6 +54,7 @@ def default_language(environ: Mapping[str, str] = os.environ) -> str:
 
 
 PROGRESS_MIN_ROWS = 20
+FORMATS = ("table", "json", "jsonl", "csv")
 STAGES = typing.get_args(Stage)
 
 
@@ -118,11 +129,17 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--stage", choices=STAGES, help="project stage (read from the text when not given)")
     m.add_argument("--as-of", type=_date, help="date to judge deadlines at (default: today)")
     m.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
-    m.add_argument("--json", action="store_true", help="print the match JSON")
+    m.add_argument("--json", action="store_true", help="print the match JSON (same as --format json)")
+    m.add_argument(
+        "--format", choices=FORMATS, help="table (default), json, jsonl (one line) or csv (one row per match)"
+    )
 
-    t = sub.add_parser("triage", parents=[common], help="match every proposal of a CSV or JSONL file")
+    t = sub.add_parser("triage", parents=[common], help="match every proposal of a CSV, JSONL or .xlsx file")
     t.add_argument("input", type=Path, metavar="INPUT")
-    t.add_argument("--output", type=Path, required=True, help="JSONL file to write (complete or not at all)")
+    _batch_options(t)
+    t.add_argument(
+        "--output", type=Path, required=True, help="JSONL file to write, or .xlsx for a table (complete or not at all)"
+    )
     t.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
     t.add_argument("--as-of", type=_date, help="date for rows without as_of (default: today)")
 
@@ -143,7 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--as-of", type=_date, metavar="YYYY-MM-DD", help="day that status, opens and closes are derived for (today)"
     )
-    i.add_argument("--json", action="store_true")
+    i.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+    i.add_argument("--format", choices=FORMATS, help="table (default), json, jsonl (one instrument per line) or csv")
 
     s = sub.add_parser("serve", parents=[common], help="run the HTTP API (see /docs for the endpoints)")
     s.add_argument("--host", default="127.0.0.1")
@@ -160,7 +178,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out-of-scope", type=Path, help="real out-of-scope requests (default: corpora/out_of_scope_real.yaml)"
     )
     g = sub.add_parser("gaps", parents=[common], help="gap analysis of a batch of proposals (HTML report + CSVs)")
-    g.add_argument("input", type=Path, metavar="INPUT", help="CSV or JSONL of proposals, as for `matcher triage`")
+    g.add_argument(
+        "input", type=Path, metavar="INPUT", help="CSV, JSONL or .xlsx of proposals, as for `matcher triage`"
+    )
+    _batch_options(g)
     g.add_argument("--as-of", type=_date, required=True, help="date to judge open calls and deadlines at")
     g.add_argument("--report", type=Path, required=True, help="HTML file to write; the CSVs go beside it")
     g.add_argument("--window-days", type=_int_range("window-days", 0, 3650), default=90, help="closing-soon window")
@@ -179,7 +200,44 @@ def _parser() -> argparse.ArgumentParser:
     for kind in (ft, ops):
         kind.add_argument("--out", type=Path, required=True, help="folder to write; load it with --extra DIR")
         kind.add_argument("--strict", action="store_true", help="stop at the first bad record (nothing is written)")
+
+    ref = sub.add_parser("refresh", help="fetch current F&T topics or CVDR subsidy schemes into a corpus folder")
+    sources = ref.add_subparsers(dest="source", required=True)
+    rft = sources.add_parser("ft-topics", parents=[common], help="open and forthcoming F&T topics (portal search API)")
+    rcv = sources.add_parser("cvdr", parents=[common], help="provincial and municipal subsidy schemes (CVDR, SRU)")
+    rcv.add_argument("--creator", action="append", default=[], metavar="NAME", help="only this province/municipality")
+    for source in (rft, rcv):
+        source.add_argument("--out", type=Path, required=True, help="folder to update; load it with --extra DIR")
+        source.add_argument("--as-of", type=_date, default=dt.date.today(), help="date for status and source (today)")
+        source.add_argument("--max-pages", type=_int_range("max-pages", 1, 1000), default=50, help="refuse above this")
+
+    w = sub.add_parser("watch", help="saved profiles: alerts for new rounds and deadlines of their best matches")
+    acts = w.add_subparsers(dest="action", required=True)
+    wa = acts.add_parser("add", parents=[common], help="save (or replace) a profile")
+    wa.add_argument("name", type=_profile_name, metavar="NAME", help="1-64 characters a-z, 0-9, - and _")
+    wa.add_argument("--text", required=True, help="the project, as for `matcher match` (- for standard input)")
+    wa.add_argument("--region", type=_region, help="province or region code, e.g. NL-GE")
+    wa.add_argument("--applicant-type", choices=APPLICANT_TYPES)
+    wa.add_argument("--budget", type=_budget, help="total project budget in euros")
+    wa.add_argument("--top", type=_int_range("top", 1, 100), default=DEFAULT_TOP, help="top matches to watch")
+    acts.add_parser("list", parents=[common], help="list the saved profiles")
+    wr = acts.add_parser("remove", parents=[common], help="delete a saved profile")
+    wr.add_argument("name", type=_profile_name, metavar="NAME")
+    wn = acts.add_parser("run", parents=[common], help="per profile, what is new since its last run")
+    wn.add_argument("--since", type=_date, help="report what is new since this day (instead of the last run)")
+    wn.add_argument("--as-of", type=_date, help="day of the run (default: today)")
+    wn.add_argument("--days", type=_int_range("days", 0, 3650), default=14, help="deadlines within N days (14)")
+    wn.add_argument("--json", action="store_true", help="print the reports as JSON")
+    for act in (wa, acts.choices["list"], wr, wn):
+        act.add_argument("--db", type=Path, help="SQLite file (default: $MATCHER_DB, else the service's database)")
     return parser
+
+
+def _profile_name(value: str) -> str:
+    try:
+        return app.check_name(value)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
@@ -204,8 +262,40 @@ def cmd_match(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise InputError(describe(exc.errors()[0])) from None
     result = app.match(app.load_matcher(_settings(args)), proposal, top_k=args.top, lang=args.lang)
-    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else render(result, args.lang))
+    form = _format(args)
+    if form == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif form == "jsonl":
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif form == "csv":
+        _write_csv(MATCH_COLUMNS, [_match_row(n, m) for n, m in enumerate(result.matches, 1)])
+    else:
+        print(render(result, args.lang))
     return 0
+
+
+def _format(args: argparse.Namespace) -> str:
+    """The output format asked for: --format, else --json, else the table."""
+    if args.format is not None:
+        if args.json and args.format != "json":
+            raise InputError(f"--json and --format {args.format} ask for two formats; give one")
+        return str(args.format)
+    return "json" if args.json else "table"
+
+
+MATCH_COLUMNS = ("rank", "instrument_id", "name", "level", "score", "eligibility", "not_met", "deadline", "source_url")
+
+
+def _match_row(rank: int, m: Match) -> list[object]:
+    not_met = "; ".join(
+        f"{c.criterion}: {c.detail}" for c in m.checks if c.status != "met" and c.criterion != "deadline"
+    )
+    deadline = next((c.detail for c in m.checks if c.criterion == "deadline"), "")
+    return [rank, m.instrument_id, m.name, m.level, f"{m.score:.4f}", m.eligibility, not_met, deadline, m.source_url]
+
+
+def _write_csv(head: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    sys.stdout.write(app.csv_text(head, rows))  # cells a spreadsheet would run as formulas get a leading '"
 
 
 def render(result: MatchResult, lang: str) -> str:
@@ -242,6 +332,12 @@ def render(result: MatchResult, lang: str) -> str:
         for c in m.checks:
             if c.criterion == "deadline" or (c.criterion == "requirement" and c.status != "met"):
                 lines.append(f"{'':14}  {marks[c.status]} {c.detail}")
+        if m.calls:
+            heading = gettext(lang, "cli.calls")
+            lines.append(f"{'':14}  {heading}:")
+        for call in m.calls:
+            when = f" - {call.deadline.detail}" if call.deadline is not None else ""
+            lines.append(f"{'':16}{call.score:5.2f}  {call.instrument_id}: {call.name[:70]}{when}")
         for sp in m.similar_projects:
             funded = f", {amount(lang, sp.eu_subsidy_eur)} EU" if sp.eu_subsidy_eur is not None else ""
             where = ", ".join(str(x) for x in (sp.fund, sp.year, sp.province) if x)
@@ -265,8 +361,54 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.source == "ft-topics":
+        result = app.refresh_ft_topics(settings, args.out, args.as_of, args.max_pages)
+    else:
+        result = app.refresh_cvdr(settings, args.out, args.as_of, args.creator, args.max_pages)
+    for problem in result.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    print("\n".join([result.summary(), result.changes.summary(), *result.changes.lines()]))
+    return 0
+
+
+DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+
+
+def _batch_options(parser: argparse.ArgumentParser) -> None:
+    """How to read a batch file where detection is not wanted: the CSV delimiter and encoding, a workbook's sheet."""
+    parser.add_argument("--delimiter", type=_delimiter, help="CSV delimiter: , ; or tab (default: detected)")
+    parser.add_argument("--encoding", type=_encoding, help="CSV encoding, e.g. cp1252 (default: utf-8, else cp1252)")
+    parser.add_argument("--sheet", metavar="NAME", help="the sheet of an .xlsx to read (default: the first)")
+
+
+def _delimiter(value: str) -> str:
+    found = DELIMITER_WORDS.get(value.lower(), value)
+    if len(found) != 1 or found in '"\r\n':
+        raise argparse.ArgumentTypeError(f"delimiter {value!r}: one character, e.g. ',' ';' or 'tab'")
+    return found
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {value!r}; e.g. utf-8, cp1252 or latin-1") from None
+    return value
+
+
+def _read_batch(args: argparse.Namespace) -> list[Proposal]:
+    """The proposals of `args.input`, saying on standard error how the file was read (delimiter, encoding, sheet)."""
+    batch = app.read_batch_file(args.input, args.delimiter, args.encoding, args.sheet)
+    print(f"{args.input}: {batch.detected}", file=sys.stderr)
+    return batch.proposals
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
-    proposals = app.read_batch(args.input)
+    proposals = _read_batch(args)
     if args.output.exists() and args.output.is_dir():
         raise InputError(f"{args.output}: output is a folder, expected a file name")
     matcher = app.load_matcher(_settings(args))
@@ -318,19 +460,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instrument_line(inst: Instrument, width: int, day: dt.date) -> str:
-    """One instrument: id, level, type, area, its status on `day` (derived from its rounds; `?` when unknown), name."""
+def _instrument_line(inst: Instrument, width: int, day: dt.date, calls: Sequence[Instrument]) -> str:
+    """One instrument: id, level, type, area, its status on `day` (derived from its rounds and `calls`; `?` when
+    unknown), name."""
     regions = ",".join(inst.regions)[:28]
-    status = app.instrument_status(inst, day) or "?"
+    status = app.instrument_status(inst, day, calls) or "?"
     return f"{inst.id:<{width}} {inst.level:<10} {inst.instrument_type:<9} {regions:<28} {status:<8} {inst.name[:60]}"
 
 
 def cmd_instruments(args: argparse.Namespace) -> int:
     corpus = app.load_corpus_from(_settings(args))
+    form = _format(args)
     if args.id:
-        data = app.instrument_json(corpus.instrument(args.id), args.as_of)
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, indent=2))
+        data = app.instrument_json(corpus.instrument(args.id), args.as_of, corpus.calls_of(args.id))
+        if form in ("json", "jsonl"):
+            print(json.dumps(data, ensure_ascii=False, indent=2 if form == "json" else None))
             return 0
         for key, value in data.items():
             print(
@@ -341,12 +485,24 @@ def cmd_instruments(args: argparse.Namespace) -> int:
         return 0
     query = app.InstrumentQuery(args.level, args.region, args.theme, args.applicant_type, args.open_on)
     chosen = app.list_instruments(corpus, query)
-    if args.json:
-        print(json.dumps([app.instrument_json(i, args.as_of) for i in chosen], ensure_ascii=False, indent=2))
+    day = args.as_of or dt.date.today()
+    if form == "json":
+        found = [app.instrument_json(i, args.as_of, corpus.calls_of(i.id)) for i in chosen]
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    elif form == "jsonl":
+        for i in chosen:
+            print(json.dumps(app.instrument_json(i, args.as_of, corpus.calls_of(i.id)), ensure_ascii=False))
+    elif form == "csv":
+        head = ("id", "name", "level", "instrument_type", "regions", "status", "source_url")
+        rows = [
+            [i.id, i.name, i.level, i.instrument_type, ",".join(i.regions)]
+            + [app.instrument_status(i, day, corpus.calls_of(i.id)) or "", str(i.source.url)]
+            for i in chosen
+        ]
+        _write_csv(head, rows)
     else:
         width = max((len(i.id) for i in chosen), default=10)
-        day = args.as_of or dt.date.today()
-        print("\n".join(_instrument_line(i, width, day) for i in chosen))
+        print("\n".join(_instrument_line(i, width, day, corpus.calls_of(i.id)) for i in chosen))
         print(f"{len(chosen)} instruments", file=sys.stderr)
     return 0
 
@@ -362,12 +518,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    proposals = app.read_batch(args.input)
+    proposals = _read_batch(args)
     matcher = app.load_matcher(_settings(args))
     options = {"window_days": args.window_days, "theme": args.theme, "region": args.region, "top_k": args.top}
     summary, paths = app.write_gap_report(matcher, proposals, args.as_of, args.report, args.lang, **options)
     print(summary)
     print(f"wrote {paths[0]} and {len(paths) - 1} CSV files beside it", file=sys.stderr)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Saved profiles of this machine (owner `local`): add, list, remove, and run (what is new for each)."""
+    from pydantic import ValidationError
+
+    with app.open_watch_store(args.db) as store:
+        if args.action == "add":
+            fields = {"region": args.region, "applicant_type": args.applicant_type, "budget_eur": args.budget}
+            try:
+                proposal = Proposal(id=args.name, text=_read_text(args.text), **fields)
+            except ValidationError as exc:
+                raise InputError(describe(exc.errors()[0])) from None
+            saved = store.save(app.LOCAL, args.name, proposal, args.top).name
+            print(gettext(args.lang, "cli.watch.saved", name=saved))
+        elif args.action == "list":
+            for p in store.list(app.LOCAL):
+                print(f"{p.name:<24} top {p.top:<3} last run {str(p.last_run or '-'):<10}  {p.proposal.text[:60]}")
+        elif args.action == "remove":
+            store.remove(app.LOCAL, args.name)
+            print(gettext(args.lang, "cli.watch.removed", name=args.name))
+        else:
+            matcher = app.load_matcher(_settings(args))
+            reports = app.watch_run(matcher, store, app.LOCAL, args.as_of, args.since, args.days, args.lang)
+            if args.json:
+                print(json.dumps({"profiles": [r.to_dict(args.lang) for r in reports]}, ensure_ascii=False, indent=2))
+                return 0
+            for r in reports:
+                head = gettext(args.lang, "cli.watch.new", count=len(r.items), since=r.since, day=r.as_of)
+                print(f"{r.profile}: {head}")
+                for i in r.items:
+                    dates = f"{i.opens or '...'} - {i.closes or '...'}"
+                    print(f"  {i.score:5.2f}  {i.instrument_id:<34} {dates:<23}  {i.name[:50]}: {i.why(args.lang)}")
     return 0
 
 
@@ -389,6 +579,8 @@ COMMANDS = {
     "serve": cmd_serve,
     "gaps": cmd_gaps,
     "import": cmd_import,
+    "refresh": cmd_refresh,
+    "watch": cmd_watch,
 }
 
 

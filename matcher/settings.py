@@ -27,6 +27,12 @@ def default_cache() -> Path:
     return Path(base) / "regio-matcher"
 
 
+def default_db() -> Path:
+    """The database of feedback, stored triage runs and saved profiles, shared by the service and `matcher watch`
+    (`MATCHER_DB` overrides it)."""
+    return default_cache() / "feedback.sqlite3"
+
+
 def split_paths(value: str | Sequence[str]) -> tuple[Path, ...]:
     """Folders from 'a,b' or from a list of such strings (a repeated CLI option)."""
     parts = [value] if isinstance(value, str) else list(value)

@@ -162,7 +162,12 @@ def main() -> None:
         extra = work / "ft"
         corpus = load_corpus(base.corpora)  # as `matcher import` does: topics get our theme ids
         import_ft_topics_to(
-            args.data / TOPICS, extra, FT_AS_OF, themes=corpus.themes, programmes=corpus.mappings.ft_programmes
+            args.data / TOPICS,
+            extra,
+            FT_AS_OF,
+            themes=corpus.themes,
+            programmes=corpus.mappings.ft_programmes,
+            parents=corpus.mappings.ft_parents,
         )
         import_operations_to(args.data / OPERATIONS, extra, places=corpus.places)
         for model in args.models:

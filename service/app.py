@@ -3,11 +3,12 @@
     >>> app = create_app(Settings.from_env())        # or: serve(Settings.from_env(), port=8000)
 
 Endpoints (`routes`, `gaps`):
-- POST /v1/match; POST /v1/triage and /v1/triage/upload (a CSV or JSONL file): each triage run is stored with its
-  proposals and its id sent in `X-Triage-Run`; GET /v1/triage/runs lists the runs, /v1/triage/runs/{id} reads one;
-- GET /v1/gaps: the gap analysis of the bundled demo intake, or with `?run=ID` of a stored run (cached per query);
-- GET /v1/instruments[/{id}], GET /v1/regions, POST and GET /v1/feedback (writing needs an API key), GET /health;
-- the web pages of `web`: `/` for applicants, `/adviser` for advisers (its triage is stored as a run too), and
+- POST /v1/match; POST /v1/triage and /v1/triage/upload (a CSV or JSONL file): open to all; a triage sent with an
+  API key is stored with its proposals under the key's organisation and its random id sent in `X-Triage-Run`;
+  GET /v1/triage/runs lists the organisation's runs, GET and DELETE /v1/triage/runs/{id} read or delete one (key);
+- GET /v1/gaps: the gap analysis of the bundled demo intake, or with `?run=ID` of a stored run (key; cached);
+- GET /v1/instruments[/{id}], GET /v1/regions, POST and GET /v1/feedback (API key), GET /health;
+- the web pages of `web`: `/` for applicants, `/adviser` for advisers (its triage stored as a run with a key), and
   `/static`.
 Match, triage and gaps are rate limited per client. Settings come from the caller or from the MATCHER_* environment
 variables (see `matcher.settings` and `service.config`); the feedback store (feedback and triage runs) is opened with
@@ -32,9 +33,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from matcher import Settings, __version__
-from matcher.app import load_matcher
+from matcher.app import load_matcher, open_watch_store
 
-from . import errors, gaps, web
+from . import errors, gaps, watch, web
 from .config import ServiceSettings
 from .limits import BodySizeLimit
 from .ratelimit import RateLimiter
@@ -53,8 +54,12 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = FeedbackStore.open(service.db)
+        # Expired runs are deleted here, at start-up, and on every write (MATCHER_RETENTION_DAYS, MATCHER_QUOTA_MB).
+        app.state.store = FeedbackStore.open(
+            service.db, retention_days=service.retention_days, quota_bytes=service.quota_bytes
+        )
         try:
+            app.state.watch_store = open_watch_store(service.db)  # saved profiles: the same file, own tables
             app.state.matcher = load_matcher(chosen)
             matcher, pid = app.state.matcher, os.getpid()
             log.info(
@@ -70,6 +75,9 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
             app.state.matcher = None
             app.state.store.close()
             app.state.store = None
+            if app.state.watch_store is not None:
+                app.state.watch_store.close()
+                app.state.watch_store = None
 
     app = FastAPI(title="regio-matcher", version=__version__, lifespan=lifespan)
     app.state.started = time.monotonic()
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app.state.matcher_slot = anyio.CapacityLimiter(1)  # one matcher call at a time per worker (see timeouts)
     app.state.matcher = None
     app.state.store = None
+    app.state.watch_store = None
     app.state.service = service
     app.state.limiter = RateLimiter(service.rate_per_minute)
     app.state.gap_cache = gaps.new_gap_cache()
@@ -85,7 +94,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(service.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Content-Type", "X-API-Key"],
             expose_headers=["X-Triage-Run", "Retry-After", "Content-Disposition"],
         )
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app.include_router(router)
     app.include_router(web.router)
     app.include_router(gaps.router)
+    app.include_router(watch.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     return app
 

@@ -1,7 +1,12 @@
 """Service settings, read once from MATCHER_* environment variables when the app is built.
 
 MATCHER_DB              SQLite file for feedback (default: feedback.sqlite3 in the cache folder of `matcher.settings`)
-MATCHER_API_KEYS        SHA-256 hex digests of the API keys allowed to write, comma separated (none: writes refused)
+MATCHER_API_KEYS        the API keys, comma separated, each `DIGEST` (an admin of organisation "default") or
+                        `DIGEST:ROLE:ORGANISATION` (ROLE `adviser` or `admin`; ORGANISATION 1-64 characters
+                        a-z, A-Z, 0-9, `.`, `_`, `-`); DIGEST is the SHA-256 hex digest of the key (none: storing
+                        refused with 503)
+MATCHER_RETENTION_DAYS  days a stored triage run is kept (default 90); older runs are deleted and never served
+MATCHER_QUOTA_MB        megabytes of stored triage runs per organisation (default 100); a run past it gets 507
 MATCHER_MAX_BODY_BYTES  largest request body accepted (default 2 MiB); larger ones get 413
 MATCHER_RATE_PER_MINUTE requests per minute per client IP to /v1/match, /v1/triage and /v1/triage/upload
                         (default 120, also the burst); more get 429 with Retry-After
@@ -19,17 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matcher import InputError
-from matcher.settings import default_cache
+from matcher.settings import default_db
+
+from .security import ROLES, ApiKey, Role
+from .storage import DEFAULT_ORGANISATION, DEFAULT_RETENTION_DAYS
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_RATE_PER_MINUTE = 120
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_QUOTA_MB = 100
+MB = 1_000_000
 DIGEST = re.compile(r"[0-9a-f]{64}")
+ORGANISATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]+)?")
-
-
-def default_db() -> Path:
-    return default_cache() / "feedback.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -40,16 +47,25 @@ class ServiceSettings:
     rate_per_minute: int = DEFAULT_RATE_PER_MINUTE
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     cors_origins: tuple[str, ...] = ()
+    api_keys: tuple[ApiKey, ...] = ()  # keys with a role and an organisation; `api_key_digests` are admins of "default"
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    quota_bytes: int = DEFAULT_QUOTA_MB * MB
+
+    def keys(self) -> tuple[ApiKey, ...]:
+        """Every configured key: the bare digests (admins of organisation "default") and the keys with a role."""
+        return tuple(ApiKey(d) for d in self.api_key_digests) + self.api_keys
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
         return cls(
             db=Path(os.environ.get("MATCHER_DB") or default_db()),
-            api_key_digests=parse_digests(os.environ.get("MATCHER_API_KEYS", "")),
+            api_keys=parse_keys(os.environ.get("MATCHER_API_KEYS", "")),
             max_body_bytes=parse_size(os.environ.get("MATCHER_MAX_BODY_BYTES", "")),
             rate_per_minute=parse_rate(os.environ.get("MATCHER_RATE_PER_MINUTE", "")),
             request_timeout_s=parse_timeout(os.environ.get("MATCHER_REQUEST_TIMEOUT_S", "")),
             cors_origins=parse_origins(os.environ.get("MATCHER_CORS_ORIGINS", "")),
+            retention_days=parse_retention(os.environ.get("MATCHER_RETENTION_DAYS", "")),
+            quota_bytes=parse_quota(os.environ.get("MATCHER_QUOTA_MB", "")) * MB,
         )
 
 
@@ -58,12 +74,52 @@ def parse_digests(value: str) -> tuple[str, ...]:
     digests = tuple(d.strip().lower() for d in value.split(",") if d.strip())
     for d in digests:
         if not DIGEST.fullmatch(d):
-            shown = d[:8] + "..." if len(d) > 8 else d
             raise InputError(
-                f"MATCHER_API_KEYS: value {shown!r}: not a SHA-256 hex digest (64 hex characters); "
+                f"MATCHER_API_KEYS: value {_shown(d)!r}: not a SHA-256 hex digest (64 hex characters); "
                 "configure the digest of each key, not the key itself"
             )
     return digests
+
+
+def parse_keys(value: str) -> tuple[ApiKey, ...]:
+    """`"ab12..., cd34...:adviser:rom-oost"` -> an admin of "default" and an adviser of "rom-oost".
+
+    Each entry is `DIGEST` or `DIGEST:ROLE:ORGANISATION`; a bad entry stops the start with a message naming it by
+    its number and its text with the digest cut to 8 characters.
+    """
+    keys: list[ApiKey] = []
+    seen: set[str] = set()
+    for number, entry in enumerate((e.strip() for e in value.split(",") if e.strip()), 1):
+        parts = [p.strip() for p in entry.split(":")]
+        where = f"MATCHER_API_KEYS: entry {number} ({':'.join([_shown(parts[0]), *parts[1:]])!r})"
+        digest = parts[0].lower()
+        if not DIGEST.fullmatch(digest):
+            raise InputError(
+                f"{where}: not a SHA-256 hex digest (64 hex characters); configure the digest of each key, "
+                "not the key itself"
+            )
+        if len(parts) not in (1, 3):
+            raise InputError(f"{where}: write DIGEST or DIGEST:ROLE:ORGANISATION")
+        role, organisation = (parts[1].lower(), parts[2]) if len(parts) == 3 else ("admin", DEFAULT_ORGANISATION)
+        if role not in ROLES:
+            raise InputError(f"{where}: role {parts[1]!r} is not one of {', '.join(ROLES)}")
+        if not ORGANISATION.fullmatch(organisation):
+            raise InputError(
+                f"{where}: organisation {organisation!r} should be 1-64 characters a-z, A-Z, 0-9, '.', '_' or '-'"
+            )
+        if digest in seen:
+            raise InputError(f"{where}: the same key is configured twice")
+        seen.add(digest)
+        keys.append(ApiKey(digest, _role(role), organisation))
+    return tuple(keys)
+
+
+def _role(name: str) -> Role:
+    return "adviser" if name == "adviser" else "admin"
+
+
+def _shown(digest: str) -> str:
+    return digest[:8] + "..." if len(digest) > 8 else digest
 
 
 def _positive_int(name: str, value: str, default: int, unit: str) -> int:
@@ -84,6 +140,14 @@ def parse_size(value: str) -> int:
 
 def parse_rate(value: str) -> int:
     return _positive_int("MATCHER_RATE_PER_MINUTE", value, DEFAULT_RATE_PER_MINUTE, "requests")
+
+
+def parse_retention(value: str) -> int:
+    return _positive_int("MATCHER_RETENTION_DAYS", value, DEFAULT_RETENTION_DAYS, "days")
+
+
+def parse_quota(value: str) -> int:
+    return _positive_int("MATCHER_QUOTA_MB", value, DEFAULT_QUOTA_MB, "megabytes")
 
 
 def parse_timeout(value: str) -> float:

@@ -6,7 +6,8 @@ MatcherError            400 (a subclass not listed below)
 ├── CorpusError         422
 ├── NotBuiltError       503  the matcher or the feedback store is not loaded
 ├── ModelError          503  the encoder could not be loaded
-└── StorageError        503  the feedback database cannot be used
+├── StorageError        503  the feedback database cannot be used
+└── QuotaExceededError  507  storing a triage run would pass its organisation's quota (MATCHER_QUOTA_MB)
 request validation      422  plus `detail`: one entry per problem (location, message, type)
 HTTP errors             as raised (unknown route 404, wrong method 405, API key 401 / 503, body too large 413,
                         rate limit 429 with Retry-After)
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matcher import CorpusError, InputError, MatcherError, ModelError, NotBuiltError, UnknownIdError
 from matcher.records.messages import describe as describe_problem
 
-from .storage import StorageError
+from .storage import QuotaExceededError, StorageError
 
 log = logging.getLogger(__name__)
 SHOWN_CHARS = 80
@@ -39,6 +40,7 @@ STATUS: dict[type[MatcherError], int] = {
     NotBuiltError: 503,
     ModelError: 503,
     StorageError: 503,
+    QuotaExceededError: 507,
     MatcherError: 400,
 }
 

@@ -9,11 +9,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
-from matcher import MatchResult
+from matcher import MatchResult, app
 
 CSV_COLUMNS = (
     "proposal_id",
@@ -31,16 +29,15 @@ CSV_COLUMNS = (
 
 
 def matches_csv(results: Iterable[MatchResult]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    """The rows as CSV whose cells a spreadsheet shows as text (`app.csv_text`: no cell runs as a formula)."""
+    rows = []
     for result in results:
         flags = ";".join(result.flags)
         for rank, m in enumerate(result.matches, 1):
             missed = ";".join(c.criterion for c in m.checks if c.status == "missed")
             unknown = ";".join(c.criterion for c in m.checks if c.status == "unknown")
-            writer.writerow(
+            rows.append(
                 [result.proposal_id, rank, m.instrument_id, m.name, m.level, m.score, m.eligibility]
                 + [missed, unknown, " | ".join(m.why), flags]
             )
-    return out.getvalue()
+    return app.csv_text(CSV_COLUMNS, rows, lineterminator="\r\n")

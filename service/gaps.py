@@ -1,13 +1,15 @@
 """`GET /v1/gaps`: the gap analysis of `matcher gaps` as JSON, over the bundled demo intake or a stored triage run.
 
     GET /v1/gaps?as_of=2026-11-30&window_days=60&theme=energy&region=NL-GR
-    GET /v1/gaps?run=12          the proposals of triage run 12 (`X-Triage-Run` of the triage that stored it)
+    GET /v1/gaps?run=ID          the proposals of a stored triage run (`X-Triage-Run` of the triage that stored it);
+                                 needs the API key of the run's organisation (or an admin's), like the run itself
 
 The demo proposals come from the loader of `get_demo_intake` (`corpora/projects/demo_intake.csv` of the configured
 corpora), a run's from the feedback store, and the weak-match threshold from `get_threshold` (calibrated on the dev
 cases once per process); tests override them. Each report is cached in `app.state.gap_cache` (an `LRUCache` of
 `GAP_CACHE_SIZE` entries) by source, date, options, threshold and corpus hash: stored runs never change, so a run id
-names the same proposals for good. Rate limited like `/v1/match`.
+names the same proposals for good; the caller's access to the run (and that it still exists) is checked before the
+cache is asked. Rate limited like `/v1/match`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher import InputError, Proposal, Settings, app
@@ -27,15 +29,16 @@ from .cache import LRUCache
 from .deps import MatcherDep, SettingsDep, StoreDep
 from .ratelimit import rate_limit
 from .responses import answers
-from .schemas import MAX_ROW_ID, MAX_TOP
+from .schemas import MAX_TOP, RUN_ID_PATTERN
+from .security import NEEDS_KEY, UNAUTHORISED, OptionalCallerDep
 
 router = APIRouter()
 DEMO_INTAKE = ("projects", "demo_intake.csv")
 GAP_CACHE_SIZE = 32
 
 ProposalLoader = Callable[[], list[Proposal]]
-# (source: "demo" or a run id, as_of, (window_days, theme, region, top), threshold, corpus hash)
-GapKey = tuple[str | int, dt.date, tuple[int, str | None, str | None, int], Threshold, str]
+# (source: "demo" or "run:" and a run id, as_of, (window_days, theme, region, top), threshold, corpus hash)
+GapKey = tuple[str, dt.date, tuple[int, str | None, str | None, int], Threshold, str]
 GapCache = LRUCache[GapKey, dict[str, Any]]
 
 
@@ -44,11 +47,11 @@ class GapQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    run: int | None = Field(
+    run: str | None = Field(
         default=None,
-        ge=1,
-        le=MAX_ROW_ID,
-        description="id of a stored triage run whose proposals to analyse (default: the bundled demo intake)",
+        pattern=RUN_ID_PATTERN,
+        description="id of a stored triage run whose proposals to analyse (default: the bundled demo intake); "
+        "needs the API key of the run's organisation",
     )
     as_of: dt.date | None = None  # default: today
     window_days: int = Field(default=90, ge=0, le=3650)
@@ -83,9 +86,10 @@ def get_gap_cache(request: Request) -> GapCache:
     return cache
 
 
-@router.get("/v1/gaps", dependencies=[Depends(rate_limit)], responses=answers(404, 422, 429, 503))
+@router.get("/v1/gaps", dependencies=[Depends(rate_limit)], responses=answers(401, 404, 422, 429, 503))
 def gaps(
     query: Annotated[GapQuery, Query()],
+    caller: OptionalCallerDep,
     matcher: MatcherDep,
     store: StoreDep,
     demo_intake: Annotated[ProposalLoader, Depends(get_demo_intake)],
@@ -95,16 +99,24 @@ def gaps(
     """Gap analysis of a batch of proposals: demand vs open supply, unmet demand, unmatched and closing instruments.
 
     The batch is the bundled demo intake, or with `run` the proposals of that stored triage run (the id in the
-    `X-Triage-Run` header of `POST /v1/triage` and `/v1/triage/upload`, or from `GET /v1/triage/runs`). An unknown
-    run answers 404; a run stored before runs kept their proposals answers 422.
+    `X-Triage-Run` header of `POST /v1/triage` and `/v1/triage/upload`, or from `GET /v1/triage/runs`), which needs
+    the API key of its organisation (or an admin's). An unknown run, or one of another organisation, answers 404; a
+    run stored before runs kept their proposals answers 422.
     """
+    scope = None
+    if query.run is not None:
+        if caller is None:
+            raise HTTPException(401, NEEDS_KEY, headers=UNAUTHORISED)
+        scope = caller.scope
+        store.check_run(query.run, organisation=scope)  # before the cache: access, and deleted or expired runs
     region = query.region.upper() if query.region else None
     options = (query.window_days, query.theme, region, query.top)
     as_of = query.as_of or dt.date.today()
-    key: GapKey = ("demo" if query.run is None else query.run, as_of, options, threshold, matcher.corpus.hash)
+    source = "demo" if query.run is None else f"run:{query.run}"
+    key: GapKey = (source, as_of, options, threshold, matcher.corpus.hash)
     report = cache.get(key)
     if report is None:
-        proposals = demo_intake() if query.run is None else store.run_proposals(query.run)
+        proposals = demo_intake() if query.run is None else store.run_proposals(query.run, organisation=scope)
         found = app.gap_analysis(matcher, proposals, as_of, *options, threshold=threshold)
         report = found.to_dict()
         cache.put(key, report)

@@ -38,16 +38,20 @@ class FeedbackBody(BaseModel):
     relevant: bool
     note: str | None
     created_at: str
+    organisation: str
 
 
 class TriageRunSummary(BaseModel):
-    """A stored triage run without its results; `source` is the file name, or "json" for `POST /v1/triage`."""
+    """A stored triage run without its results; `source` is the file name, or "json" for `POST /v1/triage`; it is
+    deleted at `expires_at` (MATCHER_RETENTION_DAYS after `created_at`)."""
 
-    id: int
+    id: str = Field(description="random, not guessable; runs stored before ids were random keep their number")
     created_at: str
     source: str
     row_count: int
     top: int
+    organisation: str = Field(description="the organisation of the API key that stored it")
+    expires_at: str
 
 
 class TriageRunBody(TriageRunSummary):
@@ -72,11 +76,12 @@ class RegionsBody(BaseModel):
 REASONS = {
     400: "the body could not be read: not UTF-8 or not the declared content type",
     401: "missing or invalid X-API-Key",
-    404: "unknown id",
+    404: "unknown id (or a run of another organisation, or an expired one)",
     413: "request body too large (MATCHER_MAX_BODY_BYTES)",
     422: "invalid input: the message names the field or row and the value",
     429: "too many requests from this client; see Retry-After",
     503: "not ready (starting up), writes disabled, or over the time limit (MATCHER_REQUEST_TIMEOUT_S)",
+    507: "storing the run would pass the organisation's quota (MATCHER_QUOTA_MB)",
 }
 RUN_HEADER = "X-Triage-Run"
 
@@ -89,7 +94,8 @@ def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
 def run_header() -> dict[str, Any]:
     return {
         RUN_HEADER: {
-            "description": "id of the stored triage run (GET /v1/triage/runs/{id})",
-            "schema": {"type": "integer"},
+            "description": "id of the stored triage run (GET /v1/triage/runs/{id}); only when a valid X-API-Key "
+            "was sent (anonymous triage is not stored)",
+            "schema": {"type": "string"},
         }
     }

@@ -21,6 +21,7 @@ MAX_NOTE = 2000
 MAX_ID = 200
 MAX_PAGE = 500
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: larger ids and offsets cannot be looked up
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # random ids (secrets.token_urlsafe) and the numbers of older runs
 
 
 Lang = Literal["nl", "en"]

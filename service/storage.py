@@ -1,15 +1,25 @@
 """Feedback and triage runs stored in SQLite: one database file, WAL journal, numbered migrations at start-up.
 
-    >>> store = FeedbackStore.open(tmp / "feedback.sqlite3")
-    >>> store.add("p1", "nl-waterstof", relevant=True).id
+    >>> store = FeedbackStore.open(tmp / "feedback.sqlite3", retention_days=90, quota_bytes=100_000_000)
+    >>> store.add("p1", "nl-waterstof", relevant=True, organisation="rom-oost").id
     1
-    >>> store.add_run("ideas.csv", top=5, results=[result.to_dict()], proposals=[proposal]).id
-    1
-    >>> store.run_results(1)[0]["proposal_id"]
+    >>> run = store.add_run("ideas.csv", 5, [result.to_dict()], [proposal], organisation="rom-oost")
+    >>> store.run_results(run.id, organisation="rom-oost")[0]["proposal_id"]
     'p1'
-    >>> store.run_proposals(1) == [proposal]
+    >>> store.run_proposals(run.id, organisation="rom-oost") == [proposal]
     True
+    >>> store.run(run.id, organisation="elders")
+    Traceback (most recent call last):
+    UnknownRunError: unknown triage run id '...'; GET /v1/triage/runs lists them
     >>> store.close()
+
+Every run and feedback row belongs to an organisation; the reads and the delete take `organisation` (None: every
+organisation, for admins) and treat another organisation's run as unknown, so its id tells nothing. Run ids are
+random (`secrets.token_urlsafe`, 22 characters); runs stored before they were (schema 3 or older) keep their old
+number as their id, and organisation "default". A run keeps its proposals once (one JSON list per run, beside its
+results, which name each proposal by id only). Runs expire `retention_days` after they were stored: they are never
+served past it and are deleted when the store opens and on every write. `quota_bytes` bounds what one organisation
+stores (results and proposals, as UTF-8); a run past it raises `QuotaExceededError` and stores nothing.
 
 Every write is committed (with `synchronous=FULL`) before `add` or `add_run` returns, so an acknowledged row
 survives a crash. One connection is shared by FastAPI's threadpool behind a lock; other processes (uvicorn workers)
@@ -21,6 +31,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +44,9 @@ from typing import Any
 from matcher import InputError, MatcherError, Proposal, UnknownIdError
 
 BUSY_TIMEOUT_S = 10.0
+DEFAULT_ORGANISATION = "default"  # the organisation of rows stored before there were organisations
+DEFAULT_RETENTION_DAYS = 90
+RUN_ID_BYTES = 16  # secrets.token_urlsafe(16): 22 characters, 128 random bits
 
 # Migration n is MIGRATIONS[n - 1]; append new ones, never edit an applied one.
 MIGRATIONS: tuple[str, ...] = (
@@ -62,6 +76,34 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE triage_run ADD COLUMN proposals TEXT;
     """,
+    # Run ids become random text (a run stored before keeps its number, as text) and every run and feedback row
+    # belongs to an organisation ("default" for those stored before); `seq` keeps the order runs were stored in,
+    # `size_bytes` what a run stores (results and proposals as UTF-8), summed for the quota.
+    """
+    CREATE TABLE triage_run_v4 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        organisation TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        top INTEGER NOT NULL,
+        results TEXT NOT NULL,
+        proposals TEXT,
+        size_bytes INTEGER NOT NULL
+    );
+    INSERT INTO triage_run_v4 (seq, id, organisation, created_at, source, row_count, top, results, proposals,
+                               size_bytes)
+        SELECT id, CAST(id AS TEXT), 'default', created_at, source, row_count, top, results, proposals,
+               length(CAST(results AS BLOB)) + coalesce(length(CAST(proposals AS BLOB)), 0)
+        FROM triage_run;
+    DROP TABLE triage_run;
+    ALTER TABLE triage_run_v4 RENAME TO triage_run;
+    CREATE INDEX triage_run_organisation ON triage_run (organisation, seq);
+    CREATE INDEX triage_run_created ON triage_run (created_at);
+    ALTER TABLE feedback ADD COLUMN organisation TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX feedback_organisation ON feedback (organisation, id);
+    """,
 )
 
 Clock = Callable[[], dt.datetime]
@@ -72,7 +114,11 @@ class StorageError(MatcherError):
 
 
 class UnknownRunError(UnknownIdError):
-    """No triage run has this id (404 in the service)."""
+    """No triage run has this id, or it belongs to another organisation, or it expired (404 in the service)."""
+
+
+class QuotaExceededError(MatcherError):
+    """Storing a run would take its organisation past its quota (507 in the service); nothing is stored."""
 
 
 class RunWithoutProposalsError(InputError):
@@ -89,6 +135,7 @@ class Feedback:
     relevant: bool
     note: str | None
     created_at: str
+    organisation: str = DEFAULT_ORGANISATION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,17 +143,20 @@ class Feedback:
 
 @dataclass(frozen=True)
 class TriageRun:
-    """One stored triage run: where its rows came from, how many, `top`, and (when loaded) its results.
+    """One stored triage run: where its rows came from, how many, `top`, whose it is, until when it is kept, and
+    (when loaded) its results.
 
     `source` is the uploaded file's name, or `"json"` for `POST /v1/triage`; `results` are match JSON dicts in
     input order, or None in a listing (which leaves them out).
     """
 
-    id: int
+    id: str
     created_at: str
     source: str
     row_count: int
     top: int
+    organisation: str
+    expires_at: str
     results: builtins.list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,16 +171,31 @@ def utc_now() -> dt.datetime:
 
 
 class FeedbackStore:
-    """Feedback rows in one SQLite file; build it with `FeedbackStore.open(path)`."""
+    """Feedback rows and triage runs in one SQLite file; build it with `FeedbackStore.open(path)`."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        clock: Clock = utc_now,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        quota_bytes: int | None = None,
+    ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.Lock()
         self._clock = clock
+        self._retention = dt.timedelta(days=retention_days)
+        self._quota = quota_bytes
 
     @classmethod
-    def open(cls, path: Path, clock: Clock = utc_now) -> FeedbackStore:
-        """Open (or create) the database at `path`, switch it to WAL and bring its schema up to date."""
+    def open(
+        cls,
+        path: Path,
+        clock: Clock = utc_now,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        quota_bytes: int | None = None,
+    ) -> FeedbackStore:
+        """Open (or create) the database at `path`, switch it to WAL, bring its schema up to date and delete the
+        runs that expired; `quota_bytes` None: no quota."""
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are begun and committed explicitly below.
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -141,33 +206,43 @@ class FeedbackStore:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, clock)
+        store = cls(conn, clock, retention_days, quota_bytes)
+        store.purge_expired()
+        return store
 
-    def add(self, proposal_id: str, instrument_id: str, relevant: bool, note: str | None = None) -> Feedback:
-        """Store one row and commit it before returning it (with its id and time)."""
+    def add(
+        self,
+        proposal_id: str,
+        instrument_id: str,
+        relevant: bool,
+        note: str | None = None,
+        organisation: str = DEFAULT_ORGANISATION,
+    ) -> Feedback:
+        """Store one row of `organisation` and commit it before returning it (with its id and time)."""
         created = self._now()
         with self._lock:
             conn = self._connection()
             with _transaction(conn):
+                self._purge(conn)
                 cursor = conn.execute(
-                    "INSERT INTO feedback (proposal_id, instrument_id, relevant, note, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (proposal_id, instrument_id, int(relevant), note, created),
+                    "INSERT INTO feedback (proposal_id, instrument_id, relevant, note, created_at, organisation)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (proposal_id, instrument_id, int(relevant), note, created, organisation),
                 )
             row_id = cursor.lastrowid
         if row_id is None:  # an INSERT always sets it; this only narrows the type
             raise StorageError("the database returned no id for the stored row")
-        return Feedback(row_id, proposal_id, instrument_id, relevant, note, created)
+        return Feedback(row_id, proposal_id, instrument_id, relevant, note, created, organisation)
 
-    def list(self, limit: int = 100, offset: int = 0, proposal_id: str | None = None) -> builtins.list[Feedback]:
-        """Rows in the order they were stored, optionally only those of one proposal."""
-        sql = "SELECT id, proposal_id, instrument_id, relevant, note, created_at FROM feedback"
-        params: tuple[object, ...] = ()
-        if proposal_id is not None:
-            sql, params = sql + " WHERE proposal_id = ?", (proposal_id,)
+    def list(
+        self, limit: int = 100, offset: int = 0, proposal_id: str | None = None, organisation: str | None = None
+    ) -> builtins.list[Feedback]:
+        """Rows in the order they were stored, of one organisation (None: all), optionally of one proposal only."""
+        where, params = _where(("proposal_id = ?", proposal_id), ("organisation = ?", organisation))
+        sql = f"SELECT id, proposal_id, instrument_id, relevant, note, created_at, organisation FROM feedback{where}"
         with self._lock:
             rows = self._connection().execute(sql + " ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
-            return [Feedback(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows.fetchall()]
+            return [Feedback(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in rows.fetchall()]
 
     def count(self) -> int:
         with self._lock:
@@ -175,71 +250,103 @@ class FeedbackStore:
         return int(n)
 
     def add_run(
-        self, source: str, top: int, results: builtins.list[dict[str, Any]], proposals: Sequence[Proposal]
+        self,
+        source: str,
+        top: int,
+        results: builtins.list[dict[str, Any]],
+        proposals: Sequence[Proposal],
+        organisation: str = DEFAULT_ORGANISATION,
     ) -> TriageRun:
-        """Store one triage run's results (match JSON dicts) and its input proposals (one per result, same order)
-        in one transaction, and commit before returning the run, without results."""
+        """Store one triage run of `organisation` under a new random id: its results (match JSON dicts) and its input
+        proposals (one per result, same order, kept once) in one transaction, committed before the run (without
+        results) is returned. `QuotaExceededError` when it would take the organisation past its quota."""
         if len(proposals) != len(results):
             raise ValueError(f"{len(proposals)} proposals for {len(results)} results; a run keeps one per result")
-        created = self._now()
+        now = self._clock()
+        created = _stamp(now)
         encoded = _json(results)
         inputs = _json([p.model_dump(mode="json") for p in proposals])
+        size = len(encoded.encode("utf-8")) + len(inputs.encode("utf-8"))
+        run_id = secrets.token_urlsafe(RUN_ID_BYTES)
         with self._lock:
             conn = self._connection()
-            with _transaction(conn):
-                cursor = conn.execute(
-                    "INSERT INTO triage_run (created_at, source, row_count, top, results, proposals)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (created, source, len(results), top, encoded, inputs),
+            with _transaction(conn, "BEGIN IMMEDIATE"):  # IMMEDIATE: the quota is checked and used in one go
+                self._purge(conn)
+                self._check_quota(conn, organisation, size)
+                conn.execute(
+                    "INSERT INTO triage_run (id, organisation, created_at, source, row_count, top, results, proposals,"
+                    " size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, organisation, created, source, len(results), top, encoded, inputs, size),
                 )
-            row_id = cursor.lastrowid
-        if row_id is None:
-            raise StorageError("the database returned no id for the stored run")
-        return TriageRun(row_id, created, source, len(results), top)
+        return TriageRun(run_id, created, source, len(results), top, organisation, _stamp(now + self._retention))
 
-    def list_runs(self, limit: int = 100, offset: int = 0) -> builtins.list[TriageRun]:
-        """Runs newest first, without their results."""
-        sql = "SELECT id, created_at, source, row_count, top FROM triage_run ORDER BY id DESC LIMIT ? OFFSET ?"
+    def list_runs(self, limit: int = 100, offset: int = 0, organisation: str | None = None) -> builtins.list[TriageRun]:
+        """The runs of one organisation (None: all) that have not expired, newest first, without their results."""
+        where, params = _where(("organisation = ?", organisation), ("created_at > ?", self._cutoff()))
+        sql = f"SELECT {RUN_COLUMNS} FROM triage_run{where} ORDER BY seq DESC LIMIT ? OFFSET ?"
         with self._lock:
-            rows = self._connection().execute(sql, (limit, offset)).fetchall()
-        return [TriageRun(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+            rows = self._connection().execute(sql, (*params, limit, offset))
+            return [self._run(r) for r in rows.fetchall()]
 
-    def run(self, run_id: int) -> TriageRun:
-        """One run with its results; `UnknownRunError` when there is none with this id."""
-        sql = "SELECT id, created_at, source, row_count, top, results FROM triage_run WHERE id = ?"
-        with self._lock:
-            row = self._connection().execute(sql, (run_id,)).fetchone()
-        if row is None:
-            raise UnknownRunError(f"unknown triage run id {run_id}; GET /v1/triage/runs lists them")
-        run_id, created, source, row_count, top, results = row
-        return TriageRun(run_id, created, source, row_count, top, json.loads(results))
+    def run(self, run_id: str, organisation: str | None = None) -> TriageRun:
+        """One run with its results; `UnknownRunError` when there is none with this id in `organisation` (None:
+        in any), or it expired."""
+        row = self._find(run_id, organisation, f"{RUN_COLUMNS}, results")
+        return self._run(row[:-1], json.loads(row[-1]))
 
-    def run_results(self, run_id: int) -> builtins.list[dict[str, Any]]:
+    def run_results(self, run_id: str, organisation: str | None = None) -> builtins.list[dict[str, Any]]:
         """The match JSON dicts of one stored run, in input order (for analyses of a past run)."""
-        results = self.run(run_id).results
+        results = self.run(run_id, organisation).results
         return [] if results is None else results
 
-    def run_proposals(self, run_id: int) -> builtins.list[Proposal]:
+    def run_proposals(self, run_id: str, organisation: str | None = None) -> builtins.list[Proposal]:
         """The input proposals of one stored run, in input order.
 
-        `UnknownRunError` when there is no such run; `RunWithoutProposalsError` for a run stored before proposals
-        were kept (it has results only).
+        `UnknownRunError` when there is no such run (in `organisation`, unexpired); `RunWithoutProposalsError` for a
+        run stored before proposals were kept (it has results only).
         """
-        with self._lock:
-            row = self._connection().execute("SELECT proposals FROM triage_run WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise UnknownRunError(f"unknown triage run id {run_id}; GET /v1/triage/runs lists them")
-        if row[0] is None:
+        (proposals,) = self._find(run_id, organisation, "proposals")
+        if proposals is None:
             raise RunWithoutProposalsError(
                 f"triage run {run_id} was stored before runs kept their proposals, so it cannot be analysed again; "
                 "upload its file again (POST /v1/triage/upload) and use the new run id"
             )
-        return [Proposal.model_validate(p) for p in json.loads(row[0])]
+        return [Proposal.model_validate(p) for p in json.loads(proposals)]
+
+    def check_run(self, run_id: str, organisation: str | None = None) -> None:
+        """`UnknownRunError` unless the run exists in `organisation` (None: in any) and has not expired."""
+        self._find(run_id, organisation, "seq")
+
+    def delete_run(self, run_id: str, organisation: str | None = None) -> None:
+        """Delete one run (its results and proposals) of `organisation` (None: of any) and commit;
+        `UnknownRunError` when there is none."""
+        where, params = _where(("id = ?", run_id), ("organisation = ?", organisation))
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn):
+                self._purge(conn)
+                deleted = conn.execute(f"DELETE FROM triage_run{where}", params).rowcount
+        if not deleted:
+            raise _unknown(run_id)
+
+    def purge_expired(self) -> int:
+        """Delete the runs past the retention period and commit; how many there were."""
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn):
+                return self._purge(conn)
 
     def count_runs(self) -> int:
+        """How many unexpired runs are stored, of every organisation."""
+        sql = "SELECT count(*) FROM triage_run WHERE created_at > ?"
         with self._lock:
-            (n,) = self._connection().execute("SELECT count(*) FROM triage_run").fetchone()
+            (n,) = self._connection().execute(sql, (self._cutoff(),)).fetchone()
         return int(n)
+
+    def used_bytes(self, organisation: str) -> int:
+        """What the unexpired runs of `organisation` store (results and proposals, UTF-8 bytes), as the quota counts."""
+        with self._lock:
+            return self._used(self._connection(), organisation)
 
     def pragma(self, name: str) -> Any:
         """The value of one PRAGMA (`journal_mode`, `synchronous`, ...), for health checks and tests."""
@@ -261,12 +368,75 @@ class FeedbackStore:
         self.close()
 
     def _now(self) -> str:
-        return self._clock().astimezone(dt.UTC).isoformat(timespec="seconds")
+        return _stamp(self._clock())
+
+    def _cutoff(self) -> str:
+        """Runs stored at or before this time have expired."""
+        return _stamp(self._clock() - self._retention)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StorageError("the feedback store is closed")
         return self._conn
+
+    def _purge(self, conn: sqlite3.Connection) -> int:
+        deleted: int = conn.execute("DELETE FROM triage_run WHERE created_at <= ?", (self._cutoff(),)).rowcount
+        return deleted
+
+    def _used(self, conn: sqlite3.Connection, organisation: str) -> int:
+        sql = "SELECT coalesce(sum(size_bytes), 0) FROM triage_run WHERE organisation = ? AND created_at > ?"
+        (used,) = conn.execute(sql, (organisation, self._cutoff())).fetchone()
+        return int(used)
+
+    def _check_quota(self, conn: sqlite3.Connection, organisation: str, size: int) -> None:
+        if self._quota is None:
+            return
+        used = self._used(conn, organisation)
+        if used + size > self._quota:
+            raise QuotaExceededError(
+                f"storing this run ({_mb(size)}) would take organisation {organisation!r} past its quota of "
+                f"{_mb(self._quota)} (MATCHER_QUOTA_MB; {_mb(used)} stored); delete runs (DELETE "
+                "/v1/triage/runs/{id}), wait until they expire, or triage without storing"
+            )
+
+    def _find(self, run_id: str, organisation: str | None, columns: str) -> tuple[Any, ...]:
+        conditions = (("id = ?", run_id), ("organisation = ?", organisation), ("created_at > ?", self._cutoff()))
+        where, params = _where(*conditions)
+        with self._lock:
+            row = self._connection().execute(f"SELECT {columns} FROM triage_run{where}", params).fetchone()
+        if row is None:
+            raise _unknown(run_id)
+        return tuple(row)
+
+    def _run(self, row: Sequence[Any], results: builtins.list[dict[str, Any]] | None = None) -> TriageRun:
+        run_id, created, source, row_count, top, organisation = row
+        expires = _stamp(dt.datetime.fromisoformat(created) + self._retention)
+        return TriageRun(run_id, created, source, row_count, top, organisation, expires, results)
+
+
+RUN_COLUMNS = "id, created_at, source, row_count, top, organisation"
+
+
+def _stamp(moment: dt.datetime) -> str:
+    """UTC, ISO 8601 to the second: stamps of this one form compare as strings in time order."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _where(*conditions: tuple[str, object]) -> tuple[str, tuple[object, ...]]:
+    """`(("a = ?", 1), ("b = ?", None))` -> `(" WHERE a = ?", (1,))`: the conditions whose value is not None."""
+    given = [(clause, value) for clause, value in conditions if value is not None]
+    if not given:
+        return "", ()
+    return " WHERE " + " AND ".join(clause for clause, _ in given), tuple(value for _, value in given)
+
+
+def _unknown(run_id: str) -> UnknownRunError:
+    return UnknownRunError(f"unknown triage run id {run_id!r}; GET /v1/triage/runs lists them")
+
+
+def _mb(size: int) -> str:
+    """`2500000` -> `'2.5 MB'`; sizes under 0.1 MB in bytes, so a small one does not read as nothing."""
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
 
 
 def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:

@@ -3,7 +3,9 @@
     >>> [p.id for p in read_upload(b"id,text\\nq1,Een waterstof pilot\\n", "ideas.csv")]
     ['q1']
 
-The file type comes from the name's extension (.csv or .jsonl); every error names the file, and a file of more than
+The file type comes from the name's extension (.csv or .tsv, .jsonl, .xlsx), and a file is read as `matcher triage`
+reads it: a CSV's delimiter (comma, semicolon, tab) and encoding (UTF-8 with or without BOM, else cp1252) detected,
+a workbook's first sheet. Every error names the file (and row, sheet or line), and a file of more than
 `MAX_PROPOSALS` rows is refused (the CLI has no such limit).
 """
 

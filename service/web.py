@@ -3,8 +3,10 @@
     GET  /                 the applicant form; with `?text=...` (and the other fields) also the results
     POST /                 the form posted: results, or the form again with its errors (422)
     GET  /adviser          the upload form for triage
-    POST /adviser          a CSV or JSONL file posted: the triage table, with a CSV download of the same rows; the run
-                           is stored like `POST /v1/triage/upload` and its id shown (and sent in `X-Triage-Run`)
+    POST /adviser          a CSV or JSONL file posted: the triage table, with a CSV download of the same rows; with
+                           the API key typed in the form's password field the run is stored like
+                           `POST /v1/triage/upload` with a key and its id shown (and sent in `X-Triage-Run`);
+                           without one the table is shown and nothing is stored
 
 The pages call the library as the JSON routes do (`get_matcher`, `read_upload`, `store_run`, `matches_csv`) and run
 under the same per-client `rate_limit`. Interface strings and the results' sentences come from the message catalogues
@@ -40,6 +42,8 @@ from .ratelimit import RateLimiter, get_limiter, rate_limit
 from .responses import RUN_HEADER
 from .routes import store_run, triage_file
 from .schemas import MAX_PROPOSALS, MAX_TOP, MatchRequest, UploadQuery
+from .security import ApiKey, Caller, caller_of, get_api_keys
+from .timeline import timeline
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
@@ -49,13 +53,13 @@ LANG_COOKIE = "lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 ADVISER_TOP = 5
 EXCERPT_CHARS = 160
-MAX_LINK_CHARS = 4000  # longer forms are not carried into the language switch link (URLs have limits)
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+KeysDep = Annotated[tuple[ApiKey, ...], Depends(get_api_keys)]
 
 
 class ApplicantForm(BaseModel):
@@ -150,13 +154,11 @@ def page_language(request: Request) -> str:
     return remembered if remembered in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def switch_url(request: Request, lang: str, keep: Mapping[str, str]) -> str:
-    """The same page in the other language, carrying the filled-in form when it fits in a link."""
+def switch_url(request: Request, lang: str) -> str:
+    """The same page in the other language. A filled-in form goes with it in the body of a POST (the page's
+    `switch_keep`), never in the link: a proposal in a URL ends up in server logs and browser history."""
     other = "en" if lang == "nl" else "nl"
-    query = urlencode({**keep, "lang": other})
-    if len(query) > MAX_LINK_CHARS:
-        query = urlencode({"lang": other})
-    return f"{request.scope.get('root_path', '')}{request.url.path}?{query}"
+    return f"{request.scope.get('root_path', '')}{request.url.path}?{urlencode({'lang': other})}"
 
 
 def render(
@@ -174,7 +176,8 @@ def render(
         "fact_value": lambda field, value: fact_value(lang, field, value),
         "root": request.scope.get("root_path", ""),
         "version": __version__,
-        "switch_url": switch_url(request, lang, keep or {}),
+        "switch_url": switch_url(request, lang),
+        "switch_keep": dict(keep or {}),
         "page": template.removesuffix(".html"),
         "errors": [],
     } | context
@@ -207,10 +210,12 @@ def applicant(
     request: Request, matcher: Matcher, form: ApplicantForm, errors: list[FormError], result: MatchResult | None
 ) -> Response:
     lang = page_language(request)
+    day = dt.date.fromisoformat(form.as_of) if result is not None and form.as_of.strip() else dt.date.today()
     context = {
         "form": form,
         "errors": errors,
         "result": result,
+        "timeline": timeline(result, matcher.corpus, day) if result is not None else None,
         "regions": region_choices(matcher, lang),
         "applicant_types": APPLICANT_TYPES,
     }
@@ -253,9 +258,24 @@ def adviser(
     errors: list[FormError],
     triage: dict[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    status: int | None = None,
 ) -> Response:
     context = {"top": top, "errors": errors, "max_top": MAX_TOP, "max_proposals": MAX_PROPOSALS, "triage": triage}
-    return render(request, "adviser.html", context, status=422 if errors else 200, headers=headers)
+    shown = status or (422 if errors else 200)
+    return render(request, "adviser.html", context, status=shown, headers=headers)
+
+
+def page_caller(key: str, keys: tuple[ApiKey, ...], lang: str) -> Caller | FormError | None:
+    """The caller of the key typed in the adviser form, None when it was left empty, or the form error to show."""
+    if not key.strip():
+        return None
+    try:
+        return caller_of(key.strip(), keys)
+    except HTTPException as exc:
+        field = gettext(lang, "field.store_key")
+        if exc.status_code == 503:
+            return ("api_key", gettext(lang, "error.api_key_disabled", field=field))
+        return ("api_key", gettext(lang, "error.api_key", field=field))
 
 
 @router.get("/adviser")
@@ -269,14 +289,19 @@ async def adviser_upload(
     matcher: MatcherDep,
     store: StoreDep,
     limiter: LimiterDep,
+    keys: KeysDep,
     file: Annotated[UploadFile | None, File()] = None,
     top: Annotated[str, Form()] = str(ADVISER_TOP),
+    api_key: Annotated[str, Form()] = "",
 ) -> Response:
     lang = page_language(request)
     try:
         query = UploadQuery.model_validate({"top": top.strip()})
     except ValidationError as exc:
         return adviser(request, top, form_errors(exc, {"top": top}, lang))
+    caller = page_caller(api_key, keys, lang)
+    if isinstance(caller, tuple):  # a key that is typed in must be valid: checked before any work
+        return adviser(request, top, [caller], status=401 if keys else 503)
     if file is None or not file.filename:
         return adviser(request, top, [("file", gettext(lang, "error.file_missing", field=gettext(lang, "field.file")))])
     over = limited(request, limiter)
@@ -287,9 +312,9 @@ async def adviser_upload(
         proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top, lang)
     except InputError as exc:
         return adviser(request, top, [("file", gettext(lang, "error.file", detail=str(exc)))])
-    run, _ = await anyio.to_thread.run_sync(store_run, store, name, query.top, proposals, results)
+    run, _ = await anyio.to_thread.run_sync(store_run, store, caller, name, query.top, proposals, results)
     triage = {
-        "run_id": run.id,
+        "run_id": None if run is None else run.id,
         "name": file.filename,
         "rows": [
             (p, p.text[:EXCERPT_CHARS] + ("…" if len(p.text) > EXCERPT_CHARS else ""), r)
@@ -298,4 +323,4 @@ async def adviser_upload(
         "csv_href": "data:text/csv;charset=utf-8," + quote(matches_csv(results)),
         "csv_name": f"triage-{dt.date.today().isoformat()}.csv",
     }
-    return adviser(request, top, [], triage, headers={RUN_HEADER: str(run.id)})
+    return adviser(request, top, [], triage, headers=None if run is None else {RUN_HEADER: run.id})

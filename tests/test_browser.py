@@ -170,14 +170,20 @@ def test_applicant_finds_real_schemes_for_a_dutch_proposal(page: Any, base_url: 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "applicant.png"), full_page=True)
 
-    page.get_by_role("link", name="Switch to English").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch to English").click()
     assert page.get_attribute("html", "lang") == "en"
     assert page.locator("label[for=f-text]").inner_text() == "Project description"
     assert page.locator("li.match").first.get_attribute("data-instrument") == ids[0]  # the switch kept the form
+    assert "Gelderland" not in page.url and "text=" not in page.url  # posted, not carried in the URL
 
     phone = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True)
     small = phone.new_page()
-    small.goto(page.url)  # the English results, as a GET with the form in the query
+    small.goto(f"{base_url}/?lang=en")
+    small.get_by_label("Project description").fill(PROPOSAL)
+    small.get_by_label("Province or region").select_option("NL-GE")
+    with small.expect_navigation():
+        small.get_by_role("button", name="Find schemes").click()
     assert small.locator("li.match").count() == 10
     assert small.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
     small.screenshot(path=str(ARTIFACTS / "applicant-375.png"), full_page=True)
@@ -188,7 +194,7 @@ def test_adviser_uploads_a_csv_and_gets_a_triage_table(page: Any, base_url: str)
     from playwright.sync_api import expect
 
     page.goto(f"{base_url}/adviser?lang=nl")
-    page.get_by_label("Bestand met voorstellen (.csv of .jsonl)").set_input_files(
+    page.get_by_label("Bestand met voorstellen (.csv, .tsv, .xlsx of .jsonl)").set_input_files(
         files=[{"name": "voorstellen.csv", "mimeType": "text/csv", "buffer": TRIAGE_CSV.encode()}]
     )
     page.get_by_label("Aantal regelingen per voorstel").fill("3")
@@ -214,7 +220,8 @@ def test_adviser_uploads_a_csv_and_gets_a_triage_table(page: Any, base_url: str)
     page.get_by_label("API-sleutel (voor feedback)").fill(API_KEY)
     first.get_by_role("button", name="Goed").click()
     expect(first.locator(".feedback-status")).to_have_text("opgeslagen")
-    with urllib.request.urlopen(f"{base_url}/v1/feedback?proposal_id=r1") as response:
+    stored_request = urllib.request.Request(f"{base_url}/v1/feedback?proposal_id=r1", headers={"X-API-Key": API_KEY})
+    with urllib.request.urlopen(stored_request) as response:
         stored = json.load(response)
     assert [(r["proposal_id"], r["instrument_id"], r["relevant"]) for r in stored] == [("r1", instrument, True)]
 

@@ -175,3 +175,51 @@ def test_match_without_text_reads_standard_input(
     code, out, _ = run("match", "--top", "1", "--json")
     assert code == 0
     assert json.loads(out)["matches"][0]["instrument_id"] == "nl-waterstof"
+
+
+def test_match_formats_jsonl_and_csv(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(
+        "match", "Wij bouwen een waterstof pilot", "--region", "NL-GR", "--format", "jsonl", "--top", "2"
+    )
+    assert code == 0 and len(out.splitlines()) == 1
+    assert [m["instrument_id"] for m in json.loads(out)["matches"]][0] == "nl-waterstof"
+    code, out, _ = run("match", "Wij bouwen een waterstof pilot", "--region", "NL-GR", "--format", "csv", "--top", "2")
+    assert code == 0
+    rows = list(__import__("csv").reader(out.splitlines()))
+    assert rows[0] == [
+        "rank",
+        "instrument_id",
+        "name",
+        "level",
+        "score",
+        "eligibility",
+        "not_met",
+        "deadline",
+        "source_url",
+    ]
+    assert [r[:2] for r in rows[1:]] == [["1", "nl-waterstof"], ["2", rows[2][1]]] and len(rows) == 3
+    assert rows[1][7] == "Doorlopend aan te vragen"  # the deadline check, worded
+
+
+def test_instruments_csv_neutralises_formula_cells(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("instruments", "--format", "csv")
+    assert code == 0
+    rows = list(__import__("csv").reader(out.splitlines()))
+    assert rows[0] == ["id", "name", "level", "instrument_type", "regions", "status", "source_url"]
+    assert len(rows) == 6 and all(not r[1].startswith(("=", "+", "-", "@")) for r in rows)
+    from matcher.io.sheets import safe_cell
+
+    assert [safe_cell(v) for v in ("=1+1", "+31", "-x", "@a", "\tx", "ok", None)] == [
+        "'=1+1",
+        "'+31",
+        "'-x",
+        "'@a",
+        "'\tx",
+        "ok",
+        "",
+    ]
+
+
+def test_json_and_another_format_are_refused(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("match", "x", "--json", "--format", "csv")
+    assert code == 2 and "--json and --format csv ask for two formats; give one" in err

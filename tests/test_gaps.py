@@ -222,3 +222,34 @@ def test_place_names_of_the_corpus_gazetteer_are_not_cluster_labels(gap_matcher:
     report = gap_report(gap_matcher, [*gap_proposals()[:4], *arnhem], AS_OF, GAP_THRESHOLD)
     labels = {c.members[0]: c.label for c in report.clusters}
     assert "theatergezelschap" in labels["a1"] and "arnhem" not in labels["a1"]  # Arnhem is in the tiny gazetteer
+
+
+@pytest.mark.parametrize(
+    ("lang", "axes", "region"),
+    [("en", ("Province or region", "Theme"), "Utrecht"), ("nl", ("Provincie of regio", "Thema"), "Utrecht")],
+)
+def test_charts_carry_names_and_axis_titles_in_the_language(
+    report: GapReport,
+    gap_matcher: Matcher,
+    lang: str,
+    axes: tuple[str, str],
+    region: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matcher.analysis import gap_report as module
+
+    seen: list[dict[str, object]] = []
+
+    def keep(fig: object) -> bytes:
+        ax = fig.axes[0]  # type: ignore[attr-defined]
+        seen.append({"x": ax.get_xlabel(), "y": ax.get_ylabel(), "cols": [t.get_text() for t in ax.get_xticklabels()]})
+        return b"png"
+
+    monkeypatch.setattr(module, "_png", keep)
+    names = {"NL-UT": "Utrecht", "NL-GR": "Groningen", "NL-GE": "Gelderland"}
+    module.charts(report, lang, gap_matcher.corpus.theme_names(lang), names)
+    heat = seen[0]
+    assert (heat["x"], heat["y"]) == axes
+    assert region in heat["cols"] and not any(str(c).startswith("NL-") for c in heat["cols"])  # type: ignore[attr-defined]
+    count = "Number of proposals" if lang == "en" else "Aantal voorstellen"
+    assert seen[2]["x"] == count  # unmet demand per theme: a bar chart counting proposals

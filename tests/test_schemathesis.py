@@ -2,8 +2,9 @@
 
 The app runs in-process (ASGI, no network) over the tiny corpus of conftest with the hashing encoder, a store in a
 temporary file, the rate limit out of the way and one valid API key. Bounded for CI: 20 examples per operation,
-derandomized (the same cases on every run), no deadline. The feedback write is fuzzed twice: with the keys that
-schemathesis makes up (401) and with the valid key (so bodies reach validation and the store).
+derandomized (the same cases on every run), no deadline. The routes that take an API key (stored runs, feedback,
+gaps, triage) are fuzzed twice: with the keys that schemathesis makes up (401) and with the valid key (so bodies
+reach validation and the store).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 )
 def test_api_answers_as_documented(case: Any) -> None:
     case.call_and_validate(checks=CHECKS)
-    if case.operation.path == "/v1/feedback" and case.method == "POST":
+    if case.operation.path.startswith(("/v1/feedback", "/v1/triage", "/v1/gaps")):
         case.call_and_validate(headers={"X-API-Key": KEY}, checks=CHECKS)
 
 
@@ -93,7 +94,9 @@ def test_every_error_answer_is_documented(api_schema: Any) -> None:
         "/health",
     }
     responses = raw["paths"]["/v1/triage"]["post"]["responses"]
-    assert set(responses) == {"200", "400", "413", "422", "429", "503"}
-    assert responses["200"]["headers"]["X-Triage-Run"]["schema"] == {"type": "integer"}
+    assert set(responses) == {"200", "400", "401", "413", "422", "429", "503", "507"}
+    assert responses["200"]["headers"]["X-Triage-Run"]["schema"] == {"type": "string"}
+    run = raw["paths"]["/v1/triage/runs/{run_id}"]
+    assert set(run) == {"get", "delete"} and set(run["delete"]["responses"]) == {"204", "401", "404", "422", "503"}
     assert responses["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert set(raw["paths"]["/v1/feedback"]["post"]["responses"]) == {"201", "400", "401", "404", "413", "422", "503"}

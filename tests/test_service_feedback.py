@@ -1,5 +1,7 @@
 """Feedback over HTTP and in SQLite: storage, API keys, the body size limit, migrations and restarts.
 
+Reading and writing feedback both need a key; the two test keys are bare digests (admins of organisation "default").
+
 Every store lives in a temporary file; the matcher is the tiny one of conftest (its instruments include
 nl-waterstof and eu-zorg, not nl-onbekend). The clock is fixed, so stored rows are known exactly.
 """
@@ -25,7 +27,7 @@ from service.app import create_app
 from service.config import DEFAULT_MAX_BODY_BYTES, ServiceSettings, default_db, parse_digests
 from service.deps import get_matcher
 from service.limits import BodySizeLimit
-from service.security import WRITES_DISABLED, key_matches
+from service.security import NEEDS_KEY, WRITES_DISABLED, ApiKey, key_matches
 from service.storage import MIGRATIONS, Feedback, FeedbackStore, StorageError
 
 from .conftest import service_client
@@ -69,6 +71,7 @@ def row(id: int, proposal_id: str, instrument_id: str, relevant: bool, note: str
         "relevant": relevant,
         "note": note,
         "created_at": STAMP,
+        "organisation": "default",
     }
 
 
@@ -87,11 +90,12 @@ def test_feedback_is_stored_and_listed_in_order_and_filtered(client: TestClient)
         row(2, "p2", "eu-zorg", False, None),
         row(3, "p1", "eu-zorg", True, None),
     ]
-    assert client.get("/v1/feedback").json() == everything  # reading needs no key
-    assert client.get("/v1/feedback?proposal_id=p1").json() == [everything[0], everything[2]]
-    assert client.get("/v1/feedback?proposal_id=p9").json() == []
-    assert client.get("/v1/feedback?limit=1&offset=1").json() == [everything[1]]
-    assert client.get("/v1/feedback?proposal_id=p1&offset=1").json() == [everything[2]]
+    assert client.get("/v1/feedback", headers=AUTH).json() == everything
+    assert client.get("/v1/feedback?proposal_id=p1", headers=AUTH).json() == [everything[0], everything[2]]
+    assert client.get("/v1/feedback?proposal_id=p9", headers=AUTH).json() == []
+    assert client.get("/v1/feedback?limit=1&offset=1", headers=AUTH).json() == [everything[1]]
+    assert client.get("/v1/feedback?proposal_id=p1&offset=1", headers=AUTH).json() == [everything[2]]
+    assert client.get("/v1/feedback").status_code == 401  # reading needs a key too
     assert client.get("/health").json()["feedback_rows"] == 3
 
 
@@ -116,7 +120,7 @@ def test_a_stored_row_is_committed_before_the_response(
     ],
 )
 def test_feedback_list_rejects_bad_queries(client: TestClient, query: str, error: str) -> None:
-    response = client.get(f"/v1/feedback?{query}")
+    response = client.get(f"/v1/feedback?{query}", headers=AUTH)
     assert (response.status_code, response.json()["error"]) == (422, error)
 
 
@@ -157,11 +161,11 @@ def test_feedback_on_an_unknown_instrument_is_404(client: TestClient, store: Fee
 @pytest.mark.parametrize(
     ("headers", "error"),
     [
-        ({}, "missing X-API-Key header; writing needs an API key"),
-        ({"X-API-Key": ""}, "missing X-API-Key header; writing needs an API key"),
+        ({}, NEEDS_KEY),
+        ({"X-API-Key": ""}, NEEDS_KEY),
         ({"X-API-Key": "wrong"}, "invalid API key"),
         ({"X-API-Key": DIGEST}, "invalid API key"),  # the digest itself is not a key
-        ({"Authorization": f"Bearer {KEY}"}, "missing X-API-Key header; writing needs an API key"),
+        ({"Authorization": f"Bearer {KEY}"}, NEEDS_KEY),
     ],
 )
 def test_writing_without_a_valid_key_is_401(
@@ -183,7 +187,7 @@ def test_writes_are_refused_with_503_when_no_keys_are_configured(tiny_matcher: M
     response = client.post("/v1/feedback", json=GOOD, headers=AUTH)
     assert (response.status_code, response.json()) == (503, {"error": WRITES_DISABLED})
     assert WRITES_DISABLED.startswith("writes are disabled until MATCHER_API_KEYS is set")
-    assert client.get("/v1/feedback").json() == []  # reading stays open
+    assert client.get("/v1/feedback", headers=AUTH).status_code == 503  # and reading
     assert store.count() == 0
 
 
@@ -198,7 +202,8 @@ def test_digests_are_read_from_the_environment_and_checked(monkeypatch: pytest.M
     monkeypatch.setenv("MATCHER_DB", str(tmp_path / "f.sqlite3"))
     monkeypatch.setenv("MATCHER_API_KEYS", f" {DIGEST.upper()} ,{OTHER_DIGEST},")
     monkeypatch.setenv("MATCHER_MAX_BODY_BYTES", "1000")
-    assert ServiceSettings.from_env() == ServiceSettings(tmp_path / "f.sqlite3", (DIGEST, OTHER_DIGEST), 1000)
+    admins = (ApiKey(DIGEST, "admin", "default"), ApiKey(OTHER_DIGEST, "admin", "default"))
+    assert ServiceSettings.from_env() == ServiceSettings(tmp_path / "f.sqlite3", (), 1000, api_keys=admins)
     for name in ("MATCHER_DB", "MATCHER_API_KEYS", "MATCHER_MAX_BODY_BYTES"):
         monkeypatch.delenv(name)
     assert ServiceSettings.from_env() == ServiceSettings(default_db(), (), DEFAULT_MAX_BODY_BYTES)
@@ -289,8 +294,8 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
     with FeedbackStore.open(path) as again:
         again.add("p1", "eu-zorg", relevant=True)
     with sqlite3.connect(path) as conn:
-        assert [v for (v,) in conn.execute("SELECT version FROM schema_version")] == [1, 2, 3]
-        assert len(MIGRATIONS) == 3
+        assert [v for (v,) in conn.execute("SELECT version FROM schema_version")] == [1, 2, 3, 4]
+        assert len(MIGRATIONS) == 4
         columns = [(c[1], c[2], c[3]) for c in conn.execute("PRAGMA table_info(feedback)")]
     conn.close()
     assert columns == [
@@ -300,6 +305,7 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
         ("relevant", "INTEGER", 1),
         ("note", "TEXT", 0),
         ("created_at", "TEXT", 1),
+        ("organisation", "TEXT", 1),
     ]
 
 
@@ -307,9 +313,9 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "feedback.sqlite3"
     FeedbackStore.open(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (4, '2027-01-01T00:00:00+00:00')")
+        conn.execute("INSERT INTO schema_version VALUES (5, '2027-01-01T00:00:00+00:00')")
     conn.close()
-    with pytest.raises(StorageError, match="at schema version 4, newer than this program knows \\(3\\)"):
+    with pytest.raises(StorageError, match="at schema version 5, newer than this program knows \\(4\\)"):
         FeedbackStore.open(path)
 
 
@@ -347,7 +353,7 @@ def test_rows_survive_a_restart_of_the_app(corpus_dir: Path, tmp_path: Path) -> 
     assert first.state.store is None  # closed at shutdown
 
     with TestClient(create_app(settings, service)) as client:
-        assert client.get("/v1/feedback").json() == stored
+        assert client.get("/v1/feedback", headers=AUTH).json() == stored
         assert [r["proposal_id"] for r in stored] == ["a", "b"]
         assert client.get("/health").json()["feedback_rows"] == 2
     with FeedbackStore.open(service.db) as reopened:

@@ -1,11 +1,14 @@
 """`GET /v1/gaps` over the tiny corpus (nl-scholing closing in 30 days), with the batch and threshold overridden.
 
 The demo intake is replaced by the batch of test_gaps; a stored triage run of the same batch must give the same
-report, and a repeated query must come from the cache without running the matcher again.
+report, and a repeated query must come from the cache without running the matcher again. Runs are stored and read
+with an admin key (a bare digest); who may read which run is tested in test_service_access.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +29,14 @@ from .conftest import gap_proposals as proposals
 from .conftest import version_2_database
 
 AS_OF = {"as_of": "2026-11-30"}
+KEY = "k3y-for-tests"
+SERVICE = ServiceSettings(db=Path("unused"), api_key_digests=(hashlib.sha256(KEY.encode()).hexdigest(),))
+AUTH = {"X-API-Key": KEY}
 
 
 @pytest.fixture
 def client(gap_matcher: Matcher, store: FeedbackStore) -> Iterator[TestClient]:
-    app = create_app(service=ServiceSettings(db=Path("unused")))
+    app = create_app(service=SERVICE)
     app.dependency_overrides[get_matcher] = lambda: gap_matcher
     app.dependency_overrides[get_store] = lambda: store
     app.dependency_overrides[get_demo_intake] = lambda: proposals
@@ -60,8 +66,9 @@ def test_gaps_returns_the_tables_clusters_and_threshold(client: TestClient) -> N
         ({"region": "NL-XX"}, 422, "unknown region 'NL-XX'"),
         ({"as_of": "morgen"}, 422, "field 'as_of': value 'morgen'"),
         ({"window_days": -1}, 422, "field 'window_days'"),
-        ({"run": 0}, 422, "field 'run': value '0': Input should be greater than or equal to 1"),
-        ({"run": "x"}, 422, "field 'run': value 'x': Input should be a valid integer"),
+        ({"run": "a.b"}, 422, "field 'run': value 'a.b': String should match pattern '^[A-Za-z0-9_-]{1,64}$'"),
+        ({"run": "x" * 65}, 422, "field 'run': value 'xxxxxxxx"),
+        ({"run": "x"}, 401, "missing X-API-Key header; stored runs, proposals and feedback need an API key"),
     ],
 )
 def test_gaps_bad_query_answers_one_clear_error(
@@ -81,14 +88,14 @@ def test_gaps_without_a_batch_says_so(client: TestClient) -> None:
 # -- the proposals of a stored triage run ----------------------------------------------------------------------------
 def test_gaps_of_a_stored_run_analyse_the_proposals_of_that_run(client: TestClient, store: FeedbackStore) -> None:
     rows = [p.model_dump(mode="json", exclude_none=True) for p in proposals()]
-    triage = client.post("/v1/triage", json={"proposals": rows, "top": 3})
+    triage = client.post("/v1/triage", json={"proposals": rows, "top": 3}, headers=AUTH)
     run_id = triage.headers["x-triage-run"]
-    assert (triage.status_code, run_id) == (200, "1")
+    assert (triage.status_code, len(run_id) >= 20) == (200, True)
 
-    response = client.get("/v1/gaps", params={**AS_OF, "run": run_id})
+    response = client.get("/v1/gaps", params={**AS_OF, "run": run_id}, headers=AUTH)
     assert response.status_code == 200
     body = response.json()
-    assert body["proposals"] == store.run(1).row_count == len(rows) == 6
+    assert body["proposals"] == store.run(run_id).row_count == len(rows) == 6
     assert {u["proposal_id"] for u in body["unmet"]} <= {r["id"] for r in rows}
     # The run holds the demo batch here, so its report is the demo's.
     assert body == client.get("/v1/gaps", params=AS_OF).json()
@@ -96,8 +103,8 @@ def test_gaps_of_a_stored_run_analyse_the_proposals_of_that_run(client: TestClie
 
 def test_gaps_of_a_run_of_other_proposals_differ_from_the_demo(client: TestClient) -> None:
     rows = [{"id": "x1", "text": "Wij bouwen een waterstof pilot met een elektrolyser", "region": "NL-GR"}]
-    run_id = client.post("/v1/triage", json={"proposals": rows}).headers["x-triage-run"]
-    body = client.get("/v1/gaps", params={**AS_OF, "run": run_id}).json()
+    run_id = client.post("/v1/triage", json={"proposals": rows}, headers=AUTH).headers["x-triage-run"]
+    body = client.get("/v1/gaps", params={**AS_OF, "run": run_id}, headers=AUTH).json()
     assert body["proposals"] == 1
     demand = [(c["theme"], c["region"], c["demand"]) for c in body["demand_supply"] if c["demand"]]
     assert demand == [("energy", "NL-GR", 1)]
@@ -105,22 +112,22 @@ def test_gaps_of_a_run_of_other_proposals_differ_from_the_demo(client: TestClien
 
 
 def test_gaps_of_an_unknown_run_is_404(client: TestClient) -> None:
-    response = client.get("/v1/gaps", params={"run": 7})
+    response = client.get("/v1/gaps", params={"run": 7}, headers=AUTH)
     assert (response.status_code, response.json()) == (
         404,
-        {"error": "unknown triage run id 7; GET /v1/triage/runs lists them"},
+        {"error": "unknown triage run id '7'; GET /v1/triage/runs lists them"},
     )
 
 
 def test_gaps_of_a_run_stored_before_proposals_were_kept_is_422(gap_matcher: Matcher, tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     version_2_database(path)  # run 1 has results only
-    with FeedbackStore.open(path) as old:
-        app = create_app(service=ServiceSettings(db=Path("unused")))
+    with FeedbackStore.open(path, clock=lambda: dt.datetime(2026, 11, 30, tzinfo=dt.UTC)) as old:
+        app = create_app(service=SERVICE)
         app.dependency_overrides[get_matcher] = lambda: gap_matcher
         app.dependency_overrides[get_store] = lambda: old
         app.dependency_overrides[get_threshold] = lambda: THRESHOLD
-        response = TestClient(app).get("/v1/gaps", params={"run": 1})
+        response = TestClient(app).get("/v1/gaps", params={"run": "1"}, headers=AUTH)
     assert response.status_code == 422
     assert response.json() == {
         "error": "triage run 1 was stored before runs kept their proposals, so it cannot be analysed again; "
@@ -182,12 +189,13 @@ def test_a_run_and_the_demo_are_cached_apart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = [{"id": "x1", "text": "Scholing en opleiding van werknemers in het mkb", "region": "NL-UT"}]
-    run_id = client.post("/v1/triage", json={"proposals": rows}).headers["x-triage-run"]
+    run_id = client.post("/v1/triage", json={"proposals": rows}, headers=AUTH).headers["x-triage-run"]
     calls = count_calls(monkeypatch, gap_matcher)
     demo = client.get("/v1/gaps", params=AS_OF).json()
-    run = client.get("/v1/gaps", params={**AS_OF, "run": run_id}).json()
+    run = client.get("/v1/gaps", params={**AS_OF, "run": run_id}, headers=AUTH).json()
     assert (demo["proposals"], run["proposals"]) == (6, 1)
-    assert client.get("/v1/gaps", params={**AS_OF, "run": run_id}).json() == run
+    assert client.get("/v1/gaps", params={**AS_OF, "run": run_id}, headers=AUTH).json() == run
+    assert client.get("/v1/gaps", params={**AS_OF, "run": run_id}).status_code == 401  # the cache asks for the key
     assert calls == [6, 1]
 
 

@@ -79,6 +79,74 @@ def test_upload_defaults_to_ten_matches(client: TestClient) -> None:
     assert [len(r["matches"]) for r in body] == [5]  # all five instruments of the tiny corpus
 
 
+# -- files as advisers have them: semicolons in cp1252, Excel workbooks ------------------------------------------------
+SEMICOLON_CP1252 = (
+    "id;text;budget_eur;as_of;adviseur\r\n"
+    f"w1;{HYDROGEN}, café-eigenaar René;900.000;{AS_OF};Zoë\r\n"
+    f"s1;{TRAINING} (één team);€ 35.000;{AS_OF};Noël\r\n"
+).encode("cp1252")
+
+
+def intake_xlsx() -> bytes:
+    """Sheet "Intake" with a two-row header ("text" merged over B:C under "Voorstel"), numbers as numbers and as
+    Dutch text, and a second sheet that is not read."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "Intake"
+    ws.append(["id", "Voorstel", None, "budget_eur", "as_of"])
+    ws.append([None, "text", None, None, None])
+    for cells in ("A1:A2", "B1:C1", "B2:C2", "D1:D2", "E1:E2"):
+        ws.merge_cells(cells)
+    ws.append(["w1", HYDROGEN, "in Groningen", 900000, AS_OF])
+    ws.append([2, TRAINING, None, "900.000", AS_OF])
+    ws.append(["m1", MEDTECH, None, None, AS_OF])
+    book.create_sheet("Toelichting").append(["geen", "voorstellen"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_semicolon_cp1252_upload_is_read_as_the_cli_reads_it(client: TestClient, tiny_matcher: Matcher) -> None:
+    response = upload(client, "intake.csv", SEMICOLON_CP1252, "?top=2")
+    assert response.status_code == 200
+    body = response.json()
+    assert first_matches(body) == [("w1", "nl-waterstof"), ("s1", "nl-scholing")]
+    proposals = app.parse_batch(SEMICOLON_CP1252, "intake.csv")
+    assert [(p.text, p.budget_eur) for p in proposals] == [
+        (f"{HYDROGEN}, café-eigenaar René", 900000.0),
+        (f"{TRAINING} (één team)", 35000.0),
+    ]
+    expected = app.triage(tiny_matcher, proposals, top_k=2, lang="nl")
+    assert body == json.loads(json.dumps([r.to_dict() for r in expected]))
+
+
+def test_an_xlsx_upload_reads_its_first_sheet(client: TestClient) -> None:
+    response = upload(client, "intake.xlsx", intake_xlsx(), "?top=1")
+    assert response.status_code == 200
+    assert first_matches(response.json()) == [("w1", "nl-waterstof"), ("2", "nl-scholing"), ("m1", "eu-zorg")]
+    proposals = app.parse_batch(intake_xlsx(), "intake.xlsx")
+    assert [(p.id, p.text, p.budget_eur) for p in proposals] == [
+        ("w1", f"{HYDROGEN} in Groningen", 900000.0),
+        ("2", TRAINING, 900000.0),
+        ("m1", MEDTECH, None),
+    ]
+    csv_rows = list(csv.DictReader(io.StringIO(upload(client, "intake.xlsx", intake_xlsx(), "?format=csv").text)))
+    assert [r["proposal_id"] for r in csv_rows if r["rank"] == "1"] == ["w1", "2", "m1"]
+
+
+def test_the_adviser_page_takes_a_semicolon_csv_and_an_xlsx(client: TestClient) -> None:
+    for name, data in (("intake.csv", SEMICOLON_CP1252), ("intake.xlsx", intake_xlsx())):
+        page = client.post("/adviser", files={"file": (name, data, "application/octet-stream")}, data={"top": "1"})
+        assert page.status_code == 200, name
+        assert 'data-instrument="nl-waterstof"' in page.text and 'data-instrument="nl-scholing"' in page.text
+    broken = client.post("/adviser?lang=en", files={"file": ("intake.xlsx", intake_xlsx()[:400])}, data={"top": "1"})
+    assert broken.status_code == 422
+    assert "The file could not be processed: intake.xlsx: not a readable .xlsx workbook (" in broken.text
+    assert "Traceback" not in broken.text
+
+
 # -- POST /v1/triage/upload?format=csv ---------------------------------------------------------------------------------
 def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tiny_matcher: Matcher) -> None:
     content = (
@@ -127,9 +195,20 @@ def test_csv_download_has_one_row_per_proposal_and_match(client: TestClient, tin
         ("ideas.csv", "", "ideas.csv: empty file, expected a header row with column 'text'"),
         ("ideas.jsonl", "\n\n", "ideas.jsonl: no proposals in the file"),
         ("ideas.csv", "text\n", "ideas.csv: no proposals in the file"),
-        ("ideas.xlsx", f"text\n{HYDROGEN}\n", "ideas.xlsx: unknown file type '.xlsx'; use .csv or .jsonl"),
-        ("ideas", f"text\n{HYDROGEN}\n", "ideas: unknown file type ''; use .csv or .jsonl"),
-        ("ideas.csv", b"text\n\xff\xfe", "ideas.csv: not valid UTF-8 (byte 5)"),
+        ("ideas.xlsx", f"text\n{HYDROGEN}\n",
+         "ideas.xlsx: not a readable .xlsx workbook (File is not a zip file); open it in Excel and save it again"),
+        ("ideas.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+         "ideas.xlsx: encrypted (password-protected) or an old .xls workbook; save it in Excel as .xlsx, no password"),
+        ("ideas.ods", f"text\n{HYDROGEN}\n", "ideas.ods: unknown file type '.ods'; use .csv, .tsv, .jsonl or .xlsx"),
+        ("ideas", f"text\n{HYDROGEN}\n", "ideas: unknown file type ''; use .csv, .tsv, .jsonl or .xlsx"),
+        ("ideas.csv", b"text\n\x81\x8d",
+         "ideas.csv: neither UTF-8 (byte 5) nor cp1252 (byte 5); save it as UTF-8, or name its encoding (--encoding)"),
+        ("ideas.csv", f'id,text\nw1,"{HYDROGEN}\ns1,{TRAINING}\n',
+         "ideas.csv: row 1 (line 2): a quote opened here is never closed, so the lines after it would read as one "
+         "field; check the quotes"),
+        ("ideas.csv", "id|text\nw1|x\n",
+         "ideas.csv: cannot detect the delimiter: the header line 'id|text' has no comma, semicolon or tab; save the "
+         "file as CSV, or name the delimiter (--delimiter)"),
     ],
 )  # fmt: skip
 def test_upload_rejects_bad_files_naming_row_field_and_value(

@@ -8,6 +8,7 @@ ranks nl-scholing first and medical technology eu-zorg. The pages must show what
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import re
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 from matcher import Matcher, Proposal, app
 from matcher.io.batch import parse_proposals
 from service.export import matches_csv
+from service.security import ApiKey
 from service.storage import FeedbackStore
 
 from .conftest import service_client
@@ -132,9 +134,13 @@ def test_get_with_a_query_renders_the_same_results_and_the_switch_keeps_the_form
     got = client.get("/", params=FORM)
     assert got.status_code == 200
     assert instruments(got.text) == instruments(posted)
-    switch = next(a["href"] for a in Tags(posted).with_attr("class", "a") if a["class"] == "lang-switch")
-    assert switch.startswith("/?text=Wij+bouwen") and switch.endswith("&lang=en")
-    english = client.get(switch)
+    # The switch posts the filled-in form to the page in the other language: the proposal never goes into a URL.
+    assert "text=Wij" not in posted and not any("Wij" in a.get("href", "") for a in Tags(posted).with_attr("href"))
+    switch = next(a["action"] for a in Tags(posted).with_attr("class", "form") if a["class"] == "lang-form")
+    assert switch == "/?lang=en"
+    hidden = {a["name"]: a["value"] for a in Tags(posted).with_attr("type", "input") if a["type"] == "hidden"}
+    assert hidden == {k: v for k, v in FORM.items() if v}
+    english = client.post(switch, data=hidden)
     assert '<html lang="en">' in english.text and instruments(english.text) == instruments(posted)
     text = text_of(english.text)
     assert "1. Waterstofpilots Eligible" in text
@@ -212,7 +218,7 @@ def triage_rows(page: str) -> list[tuple[str, list[str]]]:
 
 def test_adviser_page_has_a_labelled_upload_form(client: TestClient) -> None:
     page = client.get("/adviser").text
-    assert '<label for="f-file">Bestand met voorstellen (.csv of .jsonl)</label>' in page
+    assert '<label for="f-file">Bestand met voorstellen (.csv, .tsv, .xlsx of .jsonl)</label>' in page
     assert '<label for="f-top">Aantal regelingen per voorstel</label>' in page
     assert 'enctype="multipart/form-data"' in page and "<table" not in page
 
@@ -247,18 +253,32 @@ def test_adviser_upload_renders_one_row_per_proposal_and_a_csv_download(
     assert 'src="/static/app.js?v=' in page
 
 
-def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(client: TestClient, store: FeedbackStore) -> None:
+def test_adviser_upload_is_stored_as_a_triage_run_like_the_api(tiny_matcher: Matcher, store: FeedbackStore) -> None:
+    key = "sleutel-van-oost"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    client = service_client(tiny_matcher, store, api_keys=(ApiKey(digest, "adviser", "rom-oost"),))
     content = f"id,text,as_of\nt1,{TRAINING},{AS_OF}\nw7,{HYDROGEN},{AS_OF}\n"
-    api = client.post("/v1/triage/upload?top=3&lang=en", files={"file": ("export.csv", content.encode(), "text/csv")})
-    page = upload(client, "export.csv", content, lang="en")
-    assert (api.headers["x-triage-run"], page.headers["x-triage-run"]) == ("1", "2")
-    assert "Stored as triage run 2. Gap analysis of these proposals (JSON)" in text_of(page.text)
-    assert Tags(page.text).with_attr("data-run", "p") == [{"class": "run", "id": "run", "data-run": "2"}]
-    assert [a["href"] for a in Tags(page.text).with_attr("href", "a") if "gaps" in a["href"]] == ["/v1/gaps?run=2"]
-    page_run, api_run = store.run(2), store.run(1)
+    api = client.post(
+        "/v1/triage/upload?top=3&lang=en",
+        files={"file": ("export.csv", content.encode(), "text/csv")},
+        headers={"X-API-Key": key},
+    )
+    page = client.post(
+        "/adviser?lang=en",
+        files={"file": ("export.csv", content.encode(), "text/csv")},
+        data={"top": "3", "api_key": key},
+    )
+    api_id, page_id = api.headers["x-triage-run"], page.headers["x-triage-run"]
+    assert api_id != page_id and len(page_id) >= 20
+    assert f"Stored as triage run {page_id}. Gap analysis of these proposals (JSON, with your API key in X-API-Key): " \
+        f"GET /v1/gaps?run={page_id}" in text_of(page.text)  # fmt: skip
+    assert Tags(page.text).with_attr("data-run", "p") == [{"class": "run", "id": "run", "data-run": page_id}]
+    assert key not in page.text  # the key is not echoed into the page
+    page_run, api_run = store.run(page_id), store.run(api_id)
     assert (page_run.source, page_run.row_count, page_run.top) == (api_run.source, api_run.row_count, api_run.top)
+    assert page_run.organisation == api_run.organisation == "rom-oost"
     assert page_run.results == api_run.results  # both asked for English
-    assert store.run_proposals(2) == store.run_proposals(1) == parse_proposals(content, "x", ".csv")
+    assert store.run_proposals(page_id) == store.run_proposals(api_id) == parse_proposals(content, "x", ".csv")
 
 
 def test_a_refused_adviser_upload_stores_no_run(client: TestClient, store: FeedbackStore) -> None:
@@ -276,8 +296,10 @@ def test_a_refused_adviser_upload_stores_no_run(client: TestClient, store: Feedb
         ("bad.csv", "id,text\na,x,extra\n", "en",
          "The file could not be processed: bad.csv: row 1 (line 2): more values than header columns"),
         ("notes.txt", "text\nx\n", "nl",
-         "Het bestand kon niet worden verwerkt: notes.txt: unknown file type '.txt'; use .csv or .jsonl"),
-        ("bad.csv", b"text\n\xff\xfe", "en", "The file could not be processed: bad.csv: not valid UTF-8 (byte 5)"),
+         "Het bestand kon niet worden verwerkt: notes.txt: unknown file type '.txt'; use .csv, .tsv, .jsonl or .xlsx"),
+        ("bad.csv", b"text\n\x81\x8d", "en",
+         "The file could not be processed: bad.csv: neither UTF-8 (byte 5) nor cp1252 (byte 5); save it as UTF-8, "
+         "or name its encoding (--encoding)"),
     ],
 )  # fmt: skip
 def test_a_malformed_file_shows_a_clear_error(
@@ -293,7 +315,8 @@ def test_a_malformed_file_shows_a_clear_error(
 def test_adviser_asks_for_a_file_and_a_valid_top(client: TestClient) -> None:
     missing = client.post("/adviser", data={"top": "3"})
     assert missing.status_code == 422
-    assert '<li><a href="#f-file">Bestand met voorstellen (.csv of .jsonl): kies een bestand.</a></li>' in missing.text
+    label = "Bestand met voorstellen (.csv, .tsv, .xlsx of .jsonl)"
+    assert f'<li><a href="#f-file">{label}: kies een bestand.</a></li>' in missing.text
     bad_top = upload(client, "ok.csv", f"text\n{HYDROGEN}\n", top="0", lang="en")
     assert bad_top.status_code == 422
     assert "Schemes per proposal: &#39;0&#39; should be at least 1." in bad_top.text

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher.io.corpus import Corpus
@@ -93,7 +94,11 @@ def _sources(inst: Instrument) -> list[Source]:
 
 
 def audit_record(
-    inst: Instrument, day: dt.date, official_sites: tuple[str, ...], today: dt.date | None = None
+    inst: Instrument,
+    day: dt.date,
+    official_sites: tuple[str, ...],
+    today: dt.date | None = None,
+    calls: Sequence[Instrument] = (),
 ) -> RecordAudit:
     findings: list[Finding] = []
     sources = _sources(inst)
@@ -102,7 +107,7 @@ def audit_record(
         findings.append(Finding("stale_source", f"newest source {newest}"))
     if not any(is_official(s, official_sites) for s in sources):
         findings.append(Finding("secondary_only", f"{inst.source.url.host}"))
-    state = window(inst, day)
+    state = window(inst, day, calls)
     if state.code in ("deadline.no_round_since",):
         findings.append(Finding("no_successor", f"last round closed {state.params['closes']}"))
     if state.code == "deadline.unknown":
@@ -119,4 +124,5 @@ def audit_record(
 
 def audit(corpus: Corpus, day: dt.date, today: dt.date | None = None) -> AuditReport:
     sites = corpus.mappings.official_sites
-    return AuditReport(day, tuple(audit_record(i, day, sites, today) for i in corpus.instruments))
+    records = (audit_record(i, day, sites, today, corpus.calls_of(i.id)) for i in corpus.instruments)
+    return AuditReport(day, tuple(records))

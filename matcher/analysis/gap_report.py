@@ -13,13 +13,13 @@ were written, so a failure leaves the earlier files (or none), never part of a r
 from __future__ import annotations
 
 import base64
-import csv
 import functools
 import io
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from jinja2 import PackageLoader, StrictUndefined, Template
 
 from matcher.analysis.gaps import GapReport, InstrumentGap
 from matcher.errors import InputError
+from matcher.io.sheets import csv_text
 from matcher.text.i18n import DEFAULT_LANGUAGE, amount, environment, gettext, label
 
 CSV_NAMES = ("demand_supply", "unmet", "clusters", "unmatched_instruments", "closing_soon")
@@ -80,22 +81,28 @@ def tables(report: GapReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
 
 
 def _csv(head: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(head)
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(head, rows)
 
 
 # -- charts ----------------------------------------------------------------------------------------------------------
 def charts(
-    report: GapReport, lang: str = DEFAULT_LANGUAGE, theme_names: Mapping[str, str] | None = None
+    report: GapReport,
+    lang: str = DEFAULT_LANGUAGE,
+    theme_names: Mapping[str, str] | None = None,
+    region_names: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
-    """The report's charts as PNG bytes: demand and unmet-demand heatmaps, unmet demand per theme and per region."""
+    """The report's charts as PNG bytes: demand and unmet-demand heatmaps, unmet demand per theme and per region,
+    labelled in `lang` with theme and region names (codes where no name is given)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display; safe to call again
     names = report.theme_names if theme_names is None else theme_names
+    places = [(region_names or {}).get(r, r) for r in report.regions]
+    axes = Axes(
+        gettext(lang, "gaps.chart.axis.region"),
+        gettext(lang, "gaps.chart.axis.theme"),
+        gettext(lang, "gaps.chart.axis.proposals"),
+    )
     rows = [t for t in report.themes if any(c.demand for c in report.cells if c.theme == t)]
     grid = {(c.theme, c.region): c for c in report.cells}
     out = {}
@@ -105,15 +112,24 @@ def charts(
         gaps = np.array([[grid[t, r].gap for r in report.regions] for t in rows], dtype=bool)
         labels = [names.get(t, t) for t in rows]
         title = gettext(lang, "gaps.chart.demand")
-        out["demand_heatmap"] = _heatmap(demand, gaps, labels, report.regions, title, "Blues")
+        out["demand_heatmap"] = _heatmap(demand, gaps, labels, places, title, "Blues", axes)
         title = gettext(lang, "gaps.chart.unmet")
-        out["unmet_heatmap"] = _heatmap(unmet, gaps, labels, report.regions, title, "Reds")
+        out["unmet_heatmap"] = _heatmap(unmet, gaps, labels, places, title, "Reds", axes)
     per_theme = {names.get(t, t): sum(c.unmet for c in report.cells if c.theme == t) for t in rows}
-    per_region = {r: sum(u.region == r for u in report.unmet) for r in report.regions}
+    per_region = {p: sum(u.region == r for u in report.unmet) for r, p in zip(report.regions, places, strict=True)}
     none = gettext(lang, "gaps.none")
-    out["unmet_by_theme"] = _bars(per_theme, gettext(lang, "gaps.chart.unmet_by_theme"), none)
-    out["unmet_by_region"] = _bars(per_region, gettext(lang, "gaps.chart.unmet_by_region"), none)
+    out["unmet_by_theme"] = _bars(per_theme, gettext(lang, "gaps.chart.unmet_by_theme"), none, axes.count)
+    out["unmet_by_region"] = _bars(per_region, gettext(lang, "gaps.chart.unmet_by_region"), none, axes.count)
     return out
+
+
+@dataclass(frozen=True)
+class Axes:
+    """The charts' axis titles in the report's language."""
+
+    region: str
+    theme: str
+    count: str
 
 
 def _png(fig: Any) -> bytes:
@@ -126,7 +142,13 @@ def _png(fig: Any) -> bytes:
 
 
 def _heatmap(
-    values: np.ndarray, marked: np.ndarray, rows: Sequence[str], cols: Sequence[str], title: str, cmap: str
+    values: np.ndarray,
+    marked: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    title: str,
+    cmap: str,
+    axes: Axes,
 ) -> bytes:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -143,11 +165,14 @@ def _heatmap(
         if marked[i, j]:
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#c00", linewidth=2))
     ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.6, ticks=MaxNLocator(integer=True))
+    ax.set_xlabel(axes.region)
+    ax.set_ylabel(axes.theme)
+    bar = fig.colorbar(image, ax=ax, shrink=0.6, ticks=MaxNLocator(integer=True))
+    bar.set_label(axes.count)
     return _png(fig)
 
 
-def _bars(counts: dict[str, int], title: str, none: str) -> bytes:
+def _bars(counts: dict[str, int], title: str, none: str, count: str) -> bytes:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
@@ -159,6 +184,7 @@ def _bars(counts: dict[str, int], title: str, none: str) -> bytes:
         ax.set_yticks(range(len(items)), labels=list(names))
         ax.invert_yaxis()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(count)
     else:
         ax.text(0.5, 0.5, none, ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
@@ -277,6 +303,7 @@ def write_report(
     out: Path,
     lang: str = DEFAULT_LANGUAGE,
     theme_names: Mapping[str, str] | None = None,
+    region_names: Mapping[str, str] | None = None,
     draw: Callable[[GapReport], dict[str, bytes]] | None = None,
 ) -> list[Path]:
     """Write OUT.html (in `lang`) and its CSVs into a temporary folder, then move them all into place; return the paths.
@@ -290,7 +317,7 @@ def write_report(
     for name, (head, rows) in tables(report).items():
         contents[targets[name]] = _csv(head, rows).encode("utf-8")
     files = {name: str(path) for name, path in targets.items()}
-    pngs = charts(report, lang, theme_names) if draw is None else draw(report)
+    pngs = charts(report, lang, theme_names, region_names) if draw is None else draw(report)
     contents[out] = render_html(report, pngs, files, lang, theme_names).encode("utf-8")
     _publish(folder, contents)
     return [out, *targets.values()]

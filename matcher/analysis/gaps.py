@@ -206,8 +206,9 @@ def analyse(
     if not proposals:
         raise InputError("no proposals in the batch")
     pairs = [(p, r) for p, r in zip(proposals, results, strict=True) if _keeps(p, r, options)]
-    instruments = [i for i in corpus.instruments if _covers(i, options)]
-    states = {i.id: availability(i, as_of) for i in instruments}
+    # A programme's calls are its rounds, not supply of their own: a programme counts once, open through its calls.
+    instruments = [i for i in corpus.instruments if i.parent is None and _covers(i, options)]
+    states = {i.id: availability(i, as_of, corpus.calls_of(i.id)) for i in instruments}
     matched = {p.id: _matched(r, threshold.value) for p, r in pairs}
     # The pipeline's decision; without a scope model (`scoped`), also the threshold given here where that is stricter.
     weak = {

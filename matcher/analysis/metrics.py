@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.pipeline.matcher import Matcher, Mode
-from matcher.records import DevCase, Proposal
+from matcher.records import DevCase, MatchResult, Proposal
 
 Qrels = dict[str, dict[str, int]]
 Run = dict[str, list[str]]
@@ -150,6 +150,16 @@ def detection_cross_validated(
     return Detection(len(out_of_scope), oos, len(in_scope), ins, matcher.weak_match)
 
 
+def ranked_ids(result: MatchResult, relevant: Mapping[str, int]) -> list[str]:
+    """The ranked ids of a result, one per match: a programme stands for the calls listed under it, so a relevant
+    call (the best-graded one) counts at its programme's rank."""
+    out = []
+    for m in result.matches:
+        ids = [m.instrument_id, *(c.instrument_id for c in m.calls)]
+        out.append(max(ids, key=lambda i: relevant.get(i, 0)))
+    return out
+
+
 def evaluate(
     matcher: Matcher,
     cases: Sequence[DevCase],
@@ -166,7 +176,7 @@ def evaluate(
     out = []
     for mode in modes:
         results = matcher.match_batch(proposals, top_k=n, as_of=as_of, mode=mode, availability=availability)
-        run: Run = {r.proposal_id: [m.instrument_id for m in r.matches] for r in results}
+        run: Run = {r.proposal_id: ranked_ids(r, qrels[r.proposal_id]) for r in results}
         partner = None
         if mode == "hybrid":
             expected = {c.id: set(c.partner_regions) for c in cases if c.partner_regions}

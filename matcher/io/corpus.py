@@ -56,9 +56,19 @@ class Corpus:
     places: Gazetteer = field(default_factory=Gazetteer)  # places.yaml
     mappings: Mappings = field(default_factory=Mappings)  # mappings.yaml
     _by_id: dict[str, Instrument] = field(default_factory=dict, repr=False, compare=False)
+    _calls: dict[str, tuple[Instrument, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({i.id: i for i in self.instruments})
+        calls: dict[str, list[Instrument]] = {}
+        for inst in self.instruments:
+            if inst.parent is not None:
+                calls.setdefault(inst.parent, []).append(inst)
+        self._calls.update({k: tuple(v) for k, v in calls.items()})
+
+    def calls_of(self, instrument_id: str) -> tuple[Instrument, ...]:
+        """The calls (records whose `parent` is `instrument_id`) of a programme, in corpus order; () for others."""
+        return self._calls.get(instrument_id, ())
 
     def instrument(self, instrument_id: str) -> Instrument:
         try:
@@ -68,6 +78,9 @@ class Corpus:
 
     def theme_names(self, lang: str = "nl") -> dict[str, str]:
         return {t.id: (t.name_en if lang == "en" else t.name) for t in self.themes}
+
+    def region_names(self, lang: str = "nl") -> dict[str, str]:
+        return {r.code: (r.name_en if lang == "en" and r.name_en else r.name) for r in self.regions}
 
     def region(self, code: str) -> Region | None:
         return next((r for r in self.regions if r.code == code), None)
@@ -267,6 +280,9 @@ def _check_mappings(
     for code, part in mappings.h2020_parts.items():
         for n, theme in enumerate(part.themes):
             _check_ref(path, node, ("h2020_parts", code, "themes", n), theme, theme_ids, expected, problems)
+    for prefix, parent in mappings.ft_parents.items():
+        if parent is not None:
+            _check_ref(path, node, ("ft_parents", prefix), parent, instruments, "an instrument id", problems)
     for fund, ids in mappings.fund_routing.items():
         for n, instrument_id in enumerate(ids):
             loc = ("fund_routing", fund, n)
@@ -277,6 +293,25 @@ def _check_mappings(
                     f"{where}: value {instrument_id!r} is not paid from {fund}; expected an instrument whose "
                     f"`funds` list {fund}"
                 )
+
+
+def _check_parents(instruments: Sequence[Instrument], path_of: dict[str, Path], problems: list[str]) -> None:
+    """A call's `parent` is a programme of the corpus that is not itself a call."""
+    by_id = {i.id: i for i in instruments}
+    for inst in instruments:
+        if inst.parent is None:
+            continue
+        parent = by_id.get(inst.parent)
+        if parent is None:
+            problems.append(
+                f"{path_of[inst.id]}: record {inst.id}: field 'parent': value {inst.parent!r} does not exist; "
+                "expected the id of a programme instrument of the corpus"
+            )
+        elif parent.parent is not None:
+            problems.append(
+                f"{path_of[inst.id]}: record {inst.id}: field 'parent': value {inst.parent!r} is itself a call "
+                f"(of {parent.parent!r}); expected a programme"
+            )
 
 
 def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: Sequence[Path] = ()) -> Corpus:
@@ -307,6 +342,8 @@ def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: 
             _check_refs(where, "themes", inst.themes, theme_ids, "an id from themes.yaml", problems)
             _check_refs(where, "regions", inst.regions, REGION_CODES, "a region code such as NL-GE or NL", problems)
         instruments.extend(parsed)
+
+    _check_parents(instruments, seen, problems)
 
     data, lines = _read_yaml(region_path)
     if not isinstance(data, dict) or set(data) - {"regions", "collaborations"}:

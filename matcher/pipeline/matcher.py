@@ -28,7 +28,7 @@ from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import PartnerFinder
 from matcher.pipeline.scope import ScopeModel
-from matcher.records import DEFAULT_TOP, Eligibility, Instrument, Match, MatchResult, Proposal, Stage
+from matcher.records import DEFAULT_TOP, CallMatch, Eligibility, Instrument, Match, MatchResult, Proposal, Stage
 from matcher.records.results import ReadFact, is_weak
 from matcher.retrieval import artefacts
 from matcher.retrieval.artefacts import Embeddings
@@ -65,6 +65,7 @@ SIZE_WEIGHT = 0.05
 # A hard requirement the text speaks to (a farm for a farmers' scheme) adds REQUIREMENT_WEIGHT; one it is silent on
 # takes it off (a missed one makes the instrument ineligible instead).
 REQUIREMENT_WEIGHT = 0.02
+CALLS_SHOWN = 3  # the best-fitting calls listed under a programme (`Match.calls`)
 PARTNER_INSTRUMENTS = 3  # the best instruments whose need for partners makes the engine suggest partner regions
 SIZE_OVER = 3.0  # a project that could use more than 3x the largest contribution starts to lose
 SIZE_UNDER = 200.0  # a contribution more than 200x what the project could use starts to lose
@@ -143,6 +144,18 @@ class Matcher:
         self._names_stages = self._serves.any(axis=1)
         self._deadlines: dict[tuple[int, dt.date], Check] = {}
         self._with_requirements = [pos for pos, i in enumerate(self.instruments) if i.requirements]
+        # Calls of programmes (imported topics with a `parent`): ranked inside their programme, never on their own.
+        calls: dict[int, list[int]] = {}
+        for pos, inst in enumerate(self.instruments):
+            if inst.parent is not None and inst.parent in position:
+                calls.setdefault(position[inst.parent], []).append(pos)
+        self._calls_of = {parent: np.array(kids, dtype=np.int64) for parent, kids in calls.items()}
+        self._is_call = np.zeros(len(self.instruments), dtype=bool)
+        # A programme's hard requirements hold for each of its calls (imported calls state none of their own).
+        self._requirements_of = np.arange(len(self.instruments))
+        for parent, kids in self._calls_of.items():
+            self._is_call[kids] = True
+            self._requirements_of[kids] = parent
         self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
         self._rate = np.array([i.funding_rate or 1.0 for i in self.instruments], dtype=np.float64)
 
@@ -160,7 +173,10 @@ class Matcher:
         found = self.requirement_checks(prop) if requirements is None else requirements
         for pos, checks in found.items():
             said = [c.status for c in checks]
-            out[pos] += REQUIREMENT_WEIGHT * (said.count("met") - said.count("unknown"))
+            shift = REQUIREMENT_WEIGHT * (said.count("met") - said.count("unknown"))
+            out[pos] += shift
+            if pos in self._calls_of:  # the programme's requirements are its calls' too
+                out[self._calls_of[pos]] += shift
         if prop.stage is not None:
             serves = self._serves[:, self._stage_col[prop.stage]]
             out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
@@ -320,12 +336,13 @@ class Matcher:
         themes = scores.themes[row]
         reqs = self.requirement_checks(prop)
         final = self.fit(scores.final[row], prop, reqs)
-        order = np.argsort(-final, kind="stable")
+        ranked, calls = self.grouped(final, prop, as_of, reqs)
+        order = np.argsort(-ranked, kind="stable")
         kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         rejected: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         for pos in order:
-            if len(kept) >= top_k:
-                break
+            if len(kept) >= top_k or self._is_call[pos]:
+                break  # calls rank last (-1): past them nothing is left but calls, which their programmes list
             checks = self._checks(int(pos), prop, as_of, reqs)
             eligibility = overall(checks)
             if eligibility != "ineligible":
@@ -333,9 +350,14 @@ class Matcher:
             elif len(rejected) < top_k:
                 rejected.append((int(pos), checks, eligibility))
         matches = [
-            self._match(self.instruments[pos], pos, float(final[pos]), checks, eligibility, themes, scores, row, prop)
+            self._match(self.instruments[pos], pos, float(ranked[pos]), checks, eligibility, themes, scores, row, prop)
             for pos, checks, eligibility in (kept + rejected)[:top_k]
         ]
+        if calls:
+            matches = [
+                m.model_copy(update={"calls": self._call_matches(calls[pos], final)}) if pos in calls else m
+                for m, (pos, _, _) in zip(matches, kept + rejected, strict=False)
+            ]
         found = flags(prop, matches, self.weak_match, themes, self._outside(scores.vectors[row]))
         partners = (
             self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
@@ -351,6 +373,56 @@ class Matcher:
             flags=found + conflicts(given, facts),
             read_from_text=read,
         )
+
+    def grouped(
+        self, final: np.ndarray, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]
+    ) -> tuple[np.ndarray, dict[int, list[tuple[int, tuple[Check, ...]]]]]:
+        """The score row with calls folded into their programmes, and each programme's best calls that `prop` can
+        apply for (by position, best first, at most CALLS_SHOWN, with their checks).
+
+        A programme scores the better of its own fit and that of its best call that is not ineligible (on `as_of`; a
+        closed call is), so a specific open call lifts its programme; calls themselves score -1 and are never
+        ranked on their own. Without calls in the corpus the row is returned as it is.
+        """
+        if not self._calls_of:
+            return final, {}
+        ranked = final.astype(np.float64, copy=True)
+        ranked[self._is_call] = -1.0
+        found: dict[int, list[tuple[int, tuple[Check, ...]]]] = {}
+        for parent, kids in self._calls_of.items():
+            picked: list[tuple[int, tuple[Check, ...]]] = []
+            for pos in kids[np.argsort(-final[kids], kind="stable")]:
+                if as_of is not None and self._deadline(int(pos), as_of).status == "missed":
+                    continue  # closed: cheap to rule out before the other checks
+                checks = self._checks(int(pos), prop, as_of, requirements)
+                if overall(checks) != "ineligible":
+                    picked.append((int(pos), checks))
+                    if len(picked) >= CALLS_SHOWN:
+                        break
+            if picked:
+                found[parent] = picked
+                ranked[parent] = max(ranked[parent], float(final[picked[0][0]]))
+        return ranked, found
+
+    def _call_matches(
+        self, picked: Sequence[tuple[int, tuple[Check, ...]]], final: np.ndarray
+    ) -> tuple[CallMatch, ...]:
+        out = []
+        for pos, checks in picked:
+            inst = self.instruments[pos]
+            deadline = next((c.record() for c in checks if c.criterion == "deadline"), None)
+            closes = max((r.closes for r in inst.rounds if r.closes is not None), default=None)
+            out.append(
+                CallMatch.model_construct(
+                    instrument_id=inst.id,
+                    name=inst.name,
+                    score=round(float(final[pos]), 4),
+                    closes=closes,
+                    deadline=deadline,
+                    source_url=str(inst.source.url),
+                )
+            )
+        return tuple(out)
 
     def _calls_for_partners(self, prop: Proposal, matches: Sequence[Match]) -> bool:
         """Partner regions are suggested only where the proposal or one of its top instruments calls for partners:
@@ -370,18 +442,24 @@ class Matcher:
         self, pos: int, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]
     ) -> tuple[Check, ...]:
         """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)
-        and its requirement checks once per proposal (`requirements`, from `requirement_checks`)."""
+        and its requirement checks once per proposal (`requirements`, from `requirement_checks`; a call has those of
+        its programme)."""
         inst = self.instruments[pos]
-        reqs = requirements.get(pos, ())
+        reqs = requirements.get(int(self._requirements_of[pos]), ())
         if as_of is None:
             return check_all(inst, prop, None, requirements=reqs)
+        return check_all(inst, prop, as_of, self._deadline(pos, as_of), reqs)
+
+    def _deadline(self, pos: int, as_of: dt.date) -> Check:
+        """`check_open` of the instrument at `pos` (over its calls for a programme), read once per day."""
         key = (pos, as_of)
         deadline = self._deadlines.get(key)
         if deadline is None:
             if len(self._deadlines) > 100_000:  # many days asked for: start again rather than grow without bound
                 self._deadlines.clear()
-            deadline = self._deadlines[key] = check_open(inst, as_of)
-        return check_all(inst, prop, as_of, deadline, reqs)
+            inst = self.instruments[pos]
+            deadline = self._deadlines[key] = check_open(inst, as_of, self.corpus.calls_of(inst.id))
+        return deadline
 
     def _outside(self, vector: np.ndarray) -> bool | None:
         """True when the scope model says the text asks for something no instrument is for; None without a model."""

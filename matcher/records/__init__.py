@@ -3,7 +3,8 @@
 - `corpus`: what the corpora hold (`Instrument`, `Theme`, `Region`, `Collaboration`, `FundedProject`), their
   reference tables (`Gazetteer`, `Mappings`) and the codes they use (region codes, applicant types, levels);
 - `proposal`: what an applicant brings (`Proposal`) and a labelled case (`DevCase`);
-- `results`: what the engine answers (`MatchResult`, `Match`, `CriterionCheck`, `PartnerRegion`, `SimilarProject`).
+- `results`: what the engine answers (`MatchResult`, `Match` with its `CallMatch`es, `CriterionCheck`,
+  `PartnerRegion`, `SimilarProject`).
 
     >>> from matcher.records import Proposal
     >>> Proposal(text="Wij ontwikkelen een oogstrobot", region="NL-ZH").id
@@ -48,6 +49,7 @@ from matcher.records.corpus import (
 from matcher.records.proposal import DevCase, OutOfScopeCase, Proposal
 from matcher.records.results import (
     DEFAULT_TOP,
+    CallMatch,
     CriterionCheck,
     Match,
     MatchResult,
@@ -69,6 +71,7 @@ __all__ = [
     "REGION_CODES",
     "WIDE_AREAS",
     "ApplicantType",
+    "CallMatch",
     "CheckStatus",
     "Collaboration",
     "CriterionCheck",

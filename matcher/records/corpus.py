@@ -180,6 +180,9 @@ class Instrument(_Record):
     type_of_action: str | None = None
     expected_grants: int | None = Field(default=None, ge=0)
     funds: tuple[Fund, ...] = ()
+    # A call of a programme (an imported Funding & Tenders topic): the id of the programme instrument it belongs to.
+    # The ranking shows the programme once, with its best-fitting calls under it (`Match.calls`).
+    parent: str | None = Field(default=None, pattern=ID_PATTERN)
 
     @model_validator(mode="before")
     @classmethod
@@ -211,6 +214,8 @@ class Instrument(_Record):
         }[prefix]
         if self.level not in expected:
             raise ValueError(f"id prefix '{prefix}-' needs level {expected[0]!r}, got {self.level!r}")
+        if self.parent == self.id:
+            raise ValueError(f"parent {self.parent!r} is the record itself")
         return self
 
     def _check_rounds(self) -> None:
@@ -335,5 +340,7 @@ class Mappings(_Record):
     ft_programmes: dict[str, FtProgramme] = Field(default_factory=dict)
     h2020_parts: dict[str, H2020Part] = Field(default_factory=dict)
     fund_routing: dict[Fund, tuple[str, ...]] = Field(default_factory=dict)  # instrument ids per fund family
+    # Funding & Tenders topic-id prefixes -> the programme instrument whose calls they are (None: a call of its own).
+    ft_parents: dict[Word, str | None] = Field(default_factory=dict)
     # Sites whose pages are official (primary) sources: a host equal to or ending in ".<site>" (`matcher audit`).
     official_sites: tuple[Word, ...] = ()

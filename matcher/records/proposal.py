@@ -15,6 +15,9 @@ from matcher.records.amounts import parse_amount
 from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record
 
 
+MAX_BUDGET_EUR = 1e12
+
+
 class Proposal(_Record):
     """One project proposal as the applicant describes it, with what they know."""
 
@@ -22,7 +25,8 @@ class Proposal(_Record):
     text: str = Field(max_length=MAX_TEXT_CHARS)
     region: RegionCode | None = None
     applicant_type: ApplicantType | None = None
-    budget_eur: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # A trillion euros is far beyond any project; larger numbers are typing errors (and overflow the wording).
+    budget_eur: float | None = Field(default=None, ge=0, le=MAX_BUDGET_EUR, allow_inf_nan=False)
     trl: int | None = Field(default=None, ge=1, le=9)
     partners: int | None = Field(default=None, ge=1)
     stage: Stage | None = None

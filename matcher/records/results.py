@@ -13,6 +13,7 @@ them into Dutch or English (`matcher.text.i18n.localise`) and fills `why`, `next
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,17 @@ class SimilarProject(_Result):
     similarity: float = Field(description="cosine of proposal and project text")
 
 
+class CallMatch(_Result):
+    """A call of a matched programme (an imported Funding & Tenders topic whose `parent` the programme is)."""
+
+    instrument_id: str
+    name: str
+    score: float = Field(ge=0, le=1, description="the call's own fit, ranked by the same signals as instruments")
+    closes: dt.date | None = Field(default=None, description="the call's deadline")
+    deadline: CriterionCheck | None = Field(default=None, description="the call's deadline check (none: fit only)")
+    source_url: str
+
+
 class Match(_Result):
     instrument_id: str
     name: str
@@ -90,6 +102,9 @@ class Match(_Result):
     administrator: str
     source_url: str
     similar_projects: tuple[SimilarProject, ...] = ()
+    calls: tuple[CallMatch, ...] = Field(
+        default=(), description="a programme's best-fitting calls that can be applied for, best first"
+    )
     why_codes: tuple[Reason, ...] = ()
     next_step_codes: tuple[Reason, ...] = ()
 

@@ -11,6 +11,10 @@ reads them on a day:
   the next one; or nothing dated is known (a scheme with rounds whose dates no source gives): "availability unknown";
 - `closed`: the last round closed and no source announces another, or the scheme has ended: "no open round since".
 
+A programme with calls (imported topics whose `parent` it is, `corpus.calls_of`) is open while one of its calls is
+open ("2 open calls; the first closes on ..."); with none open it is what its own rounds say, except that calls still
+to come make a closed programme expected.
+
 `status_on` gives the contract's `status`, `opens` and `closes` on a day from the same reading (`matcher instruments
 --json --as-of`). The ranking's deadline check (`eligibility.check_open`), the instrument filter (`catalogue`,
 `open_on`) and the gap analysis's supply all ask `window`, so "open on a day" means the same everywhere: not `closed`.
@@ -19,6 +23,7 @@ reads them on a day:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,8 +49,26 @@ def _source_of(inst: Instrument, r: Round | None) -> str:
     return f"{src.url.host or src.url}, {src.as_of.isoformat()}"
 
 
-def window(inst: Instrument, day: dt.date) -> Window:
-    """The call window on `day` (see the module docstring)."""
+def window(inst: Instrument, day: dt.date, calls: Sequence[Instrument] = ()) -> Window:
+    """The call window on `day` (see the module docstring); `calls` are the programme's calls, if any."""
+    own = _own_window(inst, day)
+    if not calls:
+        return own
+    states = [_own_window(c, day) for c in calls]
+    found = [w for w in states if w.state == "open"]
+    if found:
+        ends = [w.round.closes for w in found if w.round is not None and w.round.closes is not None]
+        if ends:
+            closes = min(ends).isoformat()
+            return Window("open", "deadline.open_calls", {"count": len(found), "closes": closes}, status="open")
+        return Window("open", "deadline.open_calls_no_end", {"count": len(found)}, status="open")
+    coming = [w for w in states if w.status == "expected"]
+    if coming and own.state == "closed":
+        return Window("uncertain", "deadline.calls_coming", {"count": len(coming)}, None, "expected")
+    return own
+
+
+def _own_window(inst: Instrument, day: dt.date) -> Window:
     dated = [r for r in inst.rounds if r.opens is not None or r.closes is not None]
     for r in dated:
         if r.forthcoming and r.opens is None and r.closes is not None and day <= r.closes:
@@ -82,20 +105,23 @@ def window(inst: Instrument, day: dt.date) -> Window:
     return Window("uncertain", "deadline.unknown", {"source": _source_of(inst, None)}, None, None)
 
 
-def status_on(inst: Instrument, day: dt.date) -> tuple[Status | None, dt.date | None, dt.date | None]:
-    """The contract's `status`, `opens`, `closes` on `day`: the round `window` is about (None where unknown)."""
-    found = window(inst, day)
+def status_on(
+    inst: Instrument, day: dt.date, calls: Sequence[Instrument] = ()
+) -> tuple[Status | None, dt.date | None, dt.date | None]:
+    """The contract's `status`, `opens`, `closes` on `day`: the round `window` is about (None where unknown; a
+    programme open through its calls has no one round)."""
+    found = window(inst, day, calls)
     r = found.round
     return found.status, (r.opens if r else None), (r.closes if r else None)
 
 
-def availability(inst: Instrument, day: dt.date) -> Availability:
-    return window(inst, day).state
+def availability(inst: Instrument, day: dt.date, calls: Sequence[Instrument] = ()) -> Availability:
+    return window(inst, day, calls).state
 
 
-def open_on(inst: Instrument, day: dt.date) -> bool:
+def open_on(inst: Instrument, day: dt.date, calls: Sequence[Instrument] = ()) -> bool:
     """True unless the instrument is closed on `day`: what `open_on=` filters and the gap analysis counts as supply."""
-    return availability(inst, day) != "closed"
+    return availability(inst, day, calls) != "closed"
 
 
 def covers(instrument_regions: tuple[str, ...], region: str) -> bool:

@@ -9,6 +9,7 @@ Used by `matcher instruments`, `GET /v1/instruments` and the gap analysis, so th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher.errors import InputError
@@ -27,13 +28,14 @@ class InstrumentQuery:
     applicant_type: str | None = None
     open_on: dt.date | None = None
 
-    def admits(self, inst: Instrument) -> bool:
+    def admits(self, inst: Instrument, calls: Sequence[Instrument] = ()) -> bool:
+        """True when `inst` (a programme with `calls`, if any) passes every filter."""
         return (
             (self.level is None or inst.level == self.level)
             and (self.region is None or covers(inst.regions, self.region))
             and (self.theme is None or self.theme in inst.themes)
             and (self.applicant_type is None or may_apply(inst.applicant_types, self.applicant_type))
-            and (self.open_on is None or open_on(inst, self.open_on))
+            and (self.open_on is None or open_on(inst, self.open_on, calls))
         )
 
 
@@ -51,4 +53,4 @@ def check_query(corpus: Corpus, query: InstrumentQuery) -> None:
 def select(corpus: Corpus, query: InstrumentQuery) -> list[Instrument]:
     """The corpus's instruments that pass every filter of `query`, in corpus order."""
     check_query(corpus, query)
-    return [i for i in corpus.instruments if query.admits(i)]
+    return [i for i in corpus.instruments if query.admits(i, corpus.calls_of(i.id))]

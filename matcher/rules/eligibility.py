@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 from matcher.records import (
@@ -176,9 +177,10 @@ def check_requirements(inst: Instrument, prop: Proposal) -> tuple[Check, ...]:
 STATUS_OF: dict[Availability, CheckStatus] = {"open": "met", "closed": "missed", "uncertain": "unknown"}
 
 
-def check_open(inst: Instrument, as_of: dt.date) -> Check:
-    """The deadline check: the instrument's call window on `as_of` (`availability.window`) as met, missed or unknown."""
-    found = window(inst, as_of)
+def check_open(inst: Instrument, as_of: dt.date, calls: Sequence[Instrument] = ()) -> Check:
+    """The deadline check: the instrument's call window on `as_of` (`availability.window`, over its `calls` for a
+    programme with calls) as met, missed or unknown."""
+    found = window(inst, as_of, calls)
     return Check("deadline", STATUS_OF[found.state], reason(found.code, **found.params))
 
 

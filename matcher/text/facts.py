@@ -256,14 +256,19 @@ _REQUIREMENT_CUES: dict[str, str] = {
     "researcher_mobility": (
         r"(promovend\w*|phd|postdoc\w*|doctoral|doctoraat|doctorandi|onderzoekers? (uit te wisselen|uitwisselen|"
         r"uitwisseling|detacheren)|uitwisseling van onderzoekers|secondment\w*|fellowship\w*|"
-        r"mobiliteit van onderzoekers|researcher mobility|staff exchange\w*|marie curie|msca|training network)"
+        r"mobiliteit van onderzoekers|researcher mobility|staff exchange\w*|marie curie|msca|training network|"
+        r"early[- ]stage researchers?|doctoral (candidates?|networks?)|jonge onderzoekers op te leiden|"
+        r"train\w* (the next generation of )?(\d+ )?(early[- ]stage |young )?researchers)"
     ),
     "network_of_european_interest": (
         r"(ten-t|ten-e|corridor\w*|kernnetwerk|core network|spoorverbinding\w*|spoorlijn\w*|railway line|"
         r"interconnector\w*|hoogspanningsnet|transmission grid|laadinfrastructuur|laadpunten langs|"
         r"charging infrastructure|waterstoftankstation\w*|tankinfrastructuur|refuelling station\w*|"
         r"binnenvaartroute|vaarweg\w*|inland waterway\w*|zeehaven\w*|seaport\w*|grensoverschrijdende verbinding|"
-        r"cross-border (link|connection|interconnection)|backbone|5g-corridor|pijpleiding|pipeline\w*)"
+        r"cross-border (link|connection|interconnection)|backbone|5g-corridor|pijpleiding|pipeline\w*|"
+        r"europese (hoofd)?(transport|vervoers)route\w*|(main )?european (transport|freight) (route|corridor)\w*|"
+        r"snelweg\w*|motorway\w*|langs de a\d+|along the a\d+|laadplein\w*|charging (hub|station|point)s?|"
+        r"walstroom|shore power|binnenhaven\w*|inland port\w*)"
     ),
     "farmer": (
         r"(boer|boeren|boerderij|boerenbedrijf|melkvee\w*|veehouder\w*|\w*veehouderij|varkensbedrijf|pluimvee\w*|"

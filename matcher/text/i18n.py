@@ -26,6 +26,7 @@ A parameter is formatted by its name, so the reasons carry plain JSON values:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from babel import Locale
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -107,6 +109,7 @@ def environment(loader: BaseLoader, lang: str, **options: Any) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(lang=language(lang), amount=functools.partial(amount, lang))
     env.globals.update(number=functools.partial(number, lang))
+    env.globals.update(month=functools.partial(month, lang), day=functools.partial(day, lang))
     return env
 
 
@@ -124,6 +127,18 @@ def amount(lang: str, eur: float) -> str:
     pattern = _currency_pattern(locale)
     # A plain space instead of the locale's no-break space, as the sentences have always been written.
     return format_currency(eur, "EUR", format=pattern, locale=locale, currency_digits=False).replace("\xa0", " ")
+
+
+@functools.lru_cache(maxsize=256)
+def month(lang: str, day: dt.date) -> str:
+    """A month as the language abbreviates it, with the year: 'jan. 2027' (nl), 'Jan 2027' (en)."""
+    return str(format_date(day, "MMM y", locale=LOCALES[language(lang)]))
+
+
+@functools.lru_cache(maxsize=256)
+def day(lang: str, value: dt.date) -> str:
+    """A date as the language writes it in full: '1 december 2026' (nl), '1 December 2026' (en)."""
+    return str(format_date(value, "long", locale=LOCALES[language(lang)]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -170,9 +185,14 @@ def _value(lang: str, key: str, value: Any, theme_names: Mapping[str, str]) -> s
 
 def _match(m: Match, lang: str, theme_names: Mapping[str, str]) -> Match:
     checks = tuple(_check(c, lang, theme_names) for c in m.checks)
+    calls = tuple(
+        c.model_copy(update={"deadline": _check(c.deadline, lang, theme_names)}) if c.deadline is not None else c
+        for c in m.calls
+    )
     return m.model_copy(
         update={
             "checks": checks,
+            "calls": calls,
             "why": _sentences(m.why_codes, lang, theme_names),
             "next_steps": _sentences(m.next_step_codes, lang, theme_names),
         }

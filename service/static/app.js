@@ -2,12 +2,22 @@
 // adviser typed in (kept in this tab's sessionStorage only). Without JavaScript these controls stay hidden.
 (function () {
   "use strict";
+  var STORE = "regio-matcher-api-key";
+  // The key typed in the upload form (which stores the run) is kept for feedback too, in this tab only.
+  var formKey = document.getElementById("f-api_key");
+  if (formKey) {
+    formKey.value = sessionStorage.getItem(STORE) || "";
+    formKey.form.addEventListener("submit", function () {
+      if (formKey.value.trim()) {
+        sessionStorage.setItem(STORE, formKey.value.trim());
+      }
+    });
+  }
   var table = document.getElementById("triage-table");
   var keyInput = document.getElementById("api-key");
   if (!table || !keyInput) {
     return;
   }
-  var STORE = "regio-matcher-api-key";
   document.querySelectorAll("[data-js]").forEach(function (el) { el.hidden = false; });
   keyInput.value = sessionStorage.getItem(STORE) || "";
   keyInput.addEventListener("input", function () { sessionStorage.setItem(STORE, keyInput.value); });

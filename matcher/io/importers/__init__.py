@@ -43,10 +43,13 @@ __all__ = [
 ]
 
 
-def write_instruments(path: Path, instruments: Sequence[Instrument]) -> None:
-    """An instrument file in the format of corpora/instruments/*.yaml, written atomically."""
+PUBLISHER_TEXTS = "Imported by `matcher import`; not our own words: the publisher's texts, cleaned."
+
+
+def write_instruments(path: Path, instruments: Sequence[Instrument], note: str = PUBLISHER_TEXTS) -> None:
+    """An instrument file in the format of corpora/instruments/*.yaml, written atomically, `note` in its header."""
     records = [i.model_dump(mode="json", exclude_defaults=True) for i in instruments]
-    header = "# Imported by `matcher import`; not our own words: the publisher's texts, cleaned.\n"
+    header = f"# {note}\n"
     text = yaml.safe_dump(records, allow_unicode=True, sort_keys=False, width=120)
     write_bytes(path, (header + text).encode("utf-8"))
 
@@ -65,9 +68,10 @@ def import_ft_topics_to(
     themes: Sequence[Theme] = (),
     *,
     programmes: Mapping[str, FtProgramme],
+    parents: Mapping[str, str | None] | None = None,
 ) -> tuple[Path, ImportReport]:
     """Import a topics export into `out/ft-topics.yaml` (whole or not at all); raise InputError when none is good."""
-    instruments, report = import_ft_topics(path, as_of, strict, themes, programmes=programmes)
+    instruments, report = import_ft_topics(path, as_of, strict, themes, programmes=programmes, parents=parents)
     target = _target(out, TOPICS_FILE, report)
     write_instruments(target, instruments)
     return target, report

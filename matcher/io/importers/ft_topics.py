@@ -10,6 +10,10 @@ programme's theme, and `funds` from the programme's structural-fund family (both
 corpora/mappings.yaml, passed in as `programmes`); applicant types are not restricted (topics are open to legal
 entities of any type unless the conditions, kept as criteria, say otherwise).
 
+A topic whose id fits a pattern of `ft_parents` (corpora/mappings.yaml, passed in as `parents`; `*` stands for any
+characters, the most specific pattern wins) is a call of that programme instrument (`parent`): the ranking lists it
+under its programme.
+
     >>> instruments, report = import_ft_topics(
     ...     Path("topics.jsonl"), dt.date(2026, 8, 1), themes=corpus.themes, programmes=corpus.mappings.ft_programmes
     ... )
@@ -19,6 +23,7 @@ entities of any type unless the conditions, kept as criteria, say otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -55,6 +60,20 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 def topic_instrument_id(topic_id: str) -> str:
     """'HORIZON-CL5-2026-01-D3-01' -> 'eu-ft-horizon-cl5-2026-01-d3-01'."""
     return "eu-ft-" + _SLUG.sub("-", topic_id.lower()).strip("-")
+
+
+def parent_of(topic_id: str, parents: Mapping[str, str | None]) -> str | None:
+    """The programme instrument of a topic: the value of the most specific pattern of `parents` (most characters
+    besides `*`) that `topic_id` fits, case-insensitively; None when none fits or the pattern maps to None (the
+    topic stays a call of its own).
+
+    >>> parent_of("HORIZON-JU-CBE-2026-IA-01", {"HORIZON-*": "eu-horizon", "HORIZON-JU-CBE-*": "eu-cbe-ju"})
+    'eu-cbe-ju'
+    """
+    code = topic_id.upper()
+    fits = [p for p in parents if fnmatch.fnmatchcase(code, p.upper())]
+    best = max(fits, key=lambda p: len(p.replace("*", "")), default=None)
+    return parents[best] if best is not None else None
 
 
 def _criteria(conditions: str) -> list[str]:
@@ -131,7 +150,11 @@ class _Themes:
 
 
 def _instrument(
-    topic: dict[str, Any], as_of: dt.date, themes: _Themes, programmes: Mapping[str, FtProgramme]
+    topic: dict[str, Any],
+    as_of: dt.date,
+    themes: _Themes,
+    programmes: Mapping[str, FtProgramme],
+    parents: Mapping[str, str | None],
 ) -> dict[str, Any]:
     """The Instrument fields of one topic; raises ValueError naming the field when a value cannot be read."""
     title = clean_text(str(topic["title"]))
@@ -174,6 +197,7 @@ def _instrument(
         "type_of_action": clean_text(str(topic.get("typesOfAction") or topic.get("actionType") or "")) or None,
         "expected_grants": grants,
         "funds": list(programmes[programme].funds) if programme in programmes else [],
+        "parent": parent_of(str(topic["topicId"]), parents),
     }
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -193,10 +217,12 @@ def import_ft_topics(
     themes: Sequence[Theme] = (),
     *,
     programmes: Mapping[str, FtProgramme],
+    parents: Mapping[str, str | None] | None = None,
 ) -> tuple[list[Instrument], ImportReport]:
     """Read a topics JSONL export; return the instruments of the good records and a report of the bad ones.
 
-    `themes` is the taxonomy to tag with and `programmes` what each programme adds (`corpus.mappings.ft_programmes`).
+    `themes` is the taxonomy to tag with, `programmes` what each programme adds (`corpus.mappings.ft_programmes`)
+    and `parents` the programme instrument of each topic-id prefix (`corpus.mappings.ft_parents`).
     """
     try:
         raw_lines = path.read_bytes().splitlines()
@@ -231,7 +257,7 @@ def import_ft_topics(
             )
             continue
         try:
-            inst = Instrument.model_validate(_instrument(topic, as_of, tag, programmes))
+            inst = Instrument.model_validate(_instrument(topic, as_of, tag, programmes, parents or {}))
         except ValueError as exc:  # pydantic's ValidationError is a ValueError too
             detail = _schema_problem(exc) if isinstance(exc, ValidationError) else str(exc)
             report.reject(n, INVALID, f"topic {topic['topicId']}: {detail}", strict)
