@@ -14,7 +14,6 @@ from pydantic import Field, HttpUrl, field_validator
 from matcher.records.amounts import parse_amount
 from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record
 
-
 MAX_BUDGET_EUR = 1e12
 
 
