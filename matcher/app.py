@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matcher.analysis.watch import DEFAULT_DAYS, WatchItem, WatchReport, unreported, watch_items
-from matcher.io.batch import Batch, load_batch, load_batch_file, proposal_from_row, write_results_file
+from matcher.io.batch import MAX_ROWS, Batch, load_batch, load_batch_file, proposal_from_row, write_results_file
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
 from matcher.io.sheets import csv_text, safe_cell
 from matcher.io.watch import LOCAL, Profile, UnknownProfileError, WatchStore, check_name
@@ -166,10 +166,10 @@ def read_batch_file(
     return load_batch_file(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
 
 
-def parse_batch(data: bytes, name: str) -> list[Proposal]:
+def parse_batch(data: bytes, name: str, max_rows: int = MAX_ROWS) -> list[Proposal]:
     """Proposals of an uploaded file's bytes (CSV, JSONL or .xlsx by `name`), read as `read_batch` reads a file; a
-    workbook may unpack to at most `io.workbook.UPLOAD_UNPACKED_BYTES`."""
-    return load_batch(data, name, max_unpacked=UPLOAD_UNPACKED_BYTES).proposals
+    workbook may unpack to at most `io.workbook.UPLOAD_UNPACKED_BYTES`, and reading stops past `max_rows` rows."""
+    return load_batch(data, name, max_unpacked=UPLOAD_UNPACKED_BYTES, max_rows=max_rows).proposals
 
 
 def write_results(path: Path, results: Sequence[MatchResult]) -> None:

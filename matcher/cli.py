@@ -596,15 +596,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatcherError as exc:
         print(f"matcher: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("matcher: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`matcher match ... | head -1`): stop quietly, as Unix tools do on SIGPIPE. Python's
         # advice: point stdout at devnull so the interpreter's final flush does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a file that cannot be read or written (permissions, a full disk, /proc): the path named
+        print(f"matcher: error: {os_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("matcher: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def os_problem(exc: OSError) -> str:
+    """One line for a file-system error: the path(s) and the system's reason, e.g.
+    "/proc/out.jsonl: cannot write or read here: No such file or directory"."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{paths}: cannot write or read here: {reason}" if paths else f"file system: {reason}"
 
 
 if __name__ == "__main__":

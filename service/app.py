@@ -6,6 +6,8 @@ Endpoints (`routes`, `gaps`):
 - POST /v1/match; POST /v1/triage and /v1/triage/upload (a CSV or JSONL file): open to all; a triage sent with an
   API key is stored with its proposals under the key's organisation and its random id sent in `X-Triage-Run`;
   GET /v1/triage/runs lists the organisation's runs, GET and DELETE /v1/triage/runs/{id} read or delete one (key);
+- a triage of more than MATCHER_JOB_ROWS proposals (or `?async=true`) runs as a background job: 202 with its id,
+  then GET /v1/jobs/{id} (`jobs`), behind single matches in the worker's matcher slot (`slot`);
 - GET /v1/gaps: the gap analysis of the bundled demo intake, or with `?run=ID` of a stored run (key; cached);
 - GET /v1/instruments[/{id}], GET /v1/regions, POST and GET /v1/feedback (API key), GET /health;
 - the web pages of `web`: `/` for applicants, `/adviser` for advisers (its triage stored as a run with a key), and
@@ -19,27 +21,34 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import logging
 import os
+import signal
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from matcher import Settings, __version__
 from matcher.app import load_matcher, open_watch_store
 
-from . import errors, gaps, watch, web
+from . import errors, gaps, jobs, watch, web
 from .config import ServiceSettings
+from .headers import SecurityHeaders
+from .jobs import JobQueue
 from .limits import BodySizeLimit
+from .protocol import HeaderTimeoutH11
 from .ratelimit import RateLimiter
 from .routes import router
+from .slot import InteractiveRequests, MatcherSlot
 from .storage import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,7 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        die_with_supervisor()  # a worker of `serve --workers N` goes down with its supervisor, even on kill -9
         # Expired runs are deleted here, at start-up, and on every write (MATCHER_RETENTION_DAYS, MATCHER_QUOTA_MB).
         app.state.store = FeedbackStore.open(
             service.db, retention_days=service.retention_days, quota_bytes=service.quota_bytes
@@ -82,24 +92,30 @@ def create_app(settings: Settings | None = None, service: ServiceSettings | None
     app = FastAPI(title="regio-matcher", version=__version__, lifespan=lifespan)
     app.state.started = time.monotonic()
     app.state.settings = chosen
-    app.state.matcher_slot = anyio.CapacityLimiter(1)  # one matcher call at a time per worker (see timeouts)
+    app.state.matcher_slot = MatcherSlot()  # one matcher run at a time per worker, single matches first (see slot)
+    app.state.jobs = JobQueue(app.state.matcher_slot)  # big triage runs in the background (see jobs)
     app.state.matcher = None
     app.state.store = None
     app.state.watch_store = None
     app.state.service = service
     app.state.limiter = RateLimiter(service.rate_per_minute)
     app.state.gap_cache = gaps.new_gap_cache()
-    app.add_middleware(BodySizeLimit, max_bytes=service.max_body_bytes)
+    app.add_middleware(InteractiveRequests, slot=app.state.matcher_slot)  # jobs wait while matches are in flight
+    app.add_middleware(BodySizeLimit, max_bytes=service.max_body_bytes, timeout_s=service.body_timeout_s)
     if service.cors_origins:  # added last, so outermost: even a 413 or 429 carries the CORS headers
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(service.cors_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Content-Type", "X-API-Key"],
+            allow_headers=["Content-Type", "X-API-Key", "Idempotency-Key"],
             expose_headers=["X-Triage-Run", "Retry-After", "Content-Disposition"],
         )
+    # Outside CORS: a request for a host not configured (MATCHER_ALLOWED_HOSTS; none: any) gets 400 before anything.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(service.allowed_hosts) or ["*"])
+    app.add_middleware(SecurityHeaders)  # outermost: every answer carries the security headers, a 400 or 413 too
     errors.install(app)
     app.include_router(router)
+    app.include_router(jobs.router)
     app.include_router(web.router)
     app.include_router(gaps.router)
     app.include_router(watch.router)
@@ -112,17 +128,61 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     import uvicorn
 
     os.environ.update(worker_environment(settings, workers, os.cpu_count() or 1, os.environ))
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1 and hand the rate limiter any address a
+    # local client writes there; the limiter honours it from MATCHER_TRUSTED_PROXIES only (see ratelimit).
+    options: dict[str, Any] = {
+        "proxy_headers": False,
+        "server_header": False,
+        "log_config": log_config(),
+        **CONNECTION_LIMITS,
+    }
     if workers == 1:
-        uvicorn.run("service.app:create_app", factory=True, host=host, port=port, log_config=log_config())
+        uvicorn.run("service.app:create_app", factory=True, host=host, port=port, **options)
         return
     from uvicorn.supervisors import Multiprocess
 
+    # uvicorn's supervisor stops its workers on SIGTERM and SIGINT itself; for SIGKILL, which it cannot see, each
+    # worker asks the kernel for SIGTERM when the supervisor dies (`die_with_supervisor`, reading this variable).
+    os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
+
     # What uvicorn.run does for several workers, with a listening socket that says it is TCP (see tcp_listener).
-    config = uvicorn.Config(
-        "service.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=log_config()
-    )
+    config = uvicorn.Config("service.app:create_app", factory=True, host=host, port=port, workers=workers, **options)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
+
+
+# Half-sent requests may not hold a connection: idle keep-alive connections close after 5 s, the request line and
+# headers may take 64 KiB (h11; more gets 400) and 10 s (`protocol.HeaderTimeoutH11`), and a body must arrive within
+# MATCHER_BODY_TIMEOUT (`limits.BodySizeLimit`, 408).
+CONNECTION_LIMITS: dict[str, Any] = {
+    "http": HeaderTimeoutH11,
+    "timeout_keep_alive": 5,
+    "h11_max_incomplete_event_size": 64 * 1024,
+}
+SUPERVISOR_VARIABLE = "MATCHER_SUPERVISOR_PID"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_supervisor(environ: Mapping[str, str] = os.environ) -> bool:
+    """In a worker of `serve --workers N` (on Linux): have the kernel send SIGTERM to this process when the
+    supervisor dies, so a killed supervisor leaves no workers on the port (review finding L4: after `kill -9` of the
+    supervisor both workers kept serving, and a new `matcher serve` failed with "Address already in use").
+
+    True when armed; False outside a supervised worker or where prctl is missing. A worker whose supervisor died
+    before this ran stops at once.
+    """
+    supervisor = environ.get(SUPERVISOR_VARIABLE, "")
+    if not supervisor.isdigit() or int(supervisor) == os.getpid() or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != int(supervisor):  # orphaned already, before the request above was in place
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
 
 
 def tcp_listener(sock: socket.socket) -> socket.socket:

@@ -12,12 +12,22 @@ MATCHER_RATE_PER_MINUTE requests per minute per client IP to /v1/match, /v1/tria
                         (default 120, also the burst); more get 429 with Retry-After
 MATCHER_REQUEST_TIMEOUT_S seconds the matcher may work on one match or triage request (default 60); past it 503
 MATCHER_CORS_ORIGINS    origins allowed to call the API from a browser, comma separated (default none: CORS off)
+MATCHER_JOB_ROWS        a triage of more proposals than this runs as a background job (202, GET /v1/jobs/{id});
+                        default 50
+MATCHER_JOB_CHUNK       proposals a background job matches per turn in the matcher slot (default 2); a single match
+                        waits at most one such turn
+MATCHER_BODY_TIMEOUT    seconds a request body may take to arrive once its headers are in (default 10); past it 408
+MATCHER_TRUSTED_PROXIES addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client, comma
+                        separated (default none: the socket peer is the client)
+MATCHER_ALLOWED_HOSTS   host names the service answers to (the Host header), comma separated; `*.example.nl`
+                        matches subdomains (default: any host; set it to stop DNS rebinding); others get 400
 
 A key digest: `python -c "import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" KEY`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -33,6 +43,9 @@ DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_RATE_PER_MINUTE = 120
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 DEFAULT_QUOTA_MB = 100
+DEFAULT_JOB_ROWS = 50
+DEFAULT_JOB_CHUNK = 2
+DEFAULT_BODY_TIMEOUT_S = 10.0
 MB = 1_000_000
 DIGEST = re.compile(r"[0-9a-f]{64}")
 ORGANISATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -50,6 +63,11 @@ class ServiceSettings:
     api_keys: tuple[ApiKey, ...] = ()  # keys with a role and an organisation; `api_key_digests` are admins of "default"
     retention_days: int = DEFAULT_RETENTION_DAYS
     quota_bytes: int = DEFAULT_QUOTA_MB * MB
+    job_rows: int = DEFAULT_JOB_ROWS
+    job_chunk: int = DEFAULT_JOB_CHUNK
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # none: any host
 
     def keys(self) -> tuple[ApiKey, ...]:
         """Every configured key: the bare digests (admins of organisation "default") and the keys with a role."""
@@ -66,6 +84,15 @@ class ServiceSettings:
             cors_origins=parse_origins(os.environ.get("MATCHER_CORS_ORIGINS", "")),
             retention_days=parse_retention(os.environ.get("MATCHER_RETENTION_DAYS", "")),
             quota_bytes=parse_quota(os.environ.get("MATCHER_QUOTA_MB", "")) * MB,
+            job_rows=parse_job_rows(os.environ.get("MATCHER_JOB_ROWS", "")),
+            job_chunk=_positive_int(
+                "MATCHER_JOB_CHUNK", os.environ.get("MATCHER_JOB_CHUNK", ""), DEFAULT_JOB_CHUNK, "rows"
+            ),
+            body_timeout_s=parse_seconds(
+                "MATCHER_BODY_TIMEOUT", os.environ.get("MATCHER_BODY_TIMEOUT", ""), DEFAULT_BODY_TIMEOUT_S
+            ),
+            trusted_proxies=parse_proxies(os.environ.get("MATCHER_TRUSTED_PROXIES", "")),
+            allowed_hosts=parse_hosts(os.environ.get("MATCHER_ALLOWED_HOSTS", "")),
         )
 
 
@@ -146,19 +173,27 @@ def parse_retention(value: str) -> int:
     return _positive_int("MATCHER_RETENTION_DAYS", value, DEFAULT_RETENTION_DAYS, "days")
 
 
+def parse_job_rows(value: str) -> int:
+    return _positive_int("MATCHER_JOB_ROWS", value, DEFAULT_JOB_ROWS, "rows")
+
+
 def parse_quota(value: str) -> int:
     return _positive_int("MATCHER_QUOTA_MB", value, DEFAULT_QUOTA_MB, "megabytes")
 
 
 def parse_timeout(value: str) -> float:
+    return parse_seconds("MATCHER_REQUEST_TIMEOUT_S", value, DEFAULT_REQUEST_TIMEOUT_S)
+
+
+def parse_seconds(name: str, value: str, default: float) -> float:
     if not value.strip():
-        return DEFAULT_REQUEST_TIMEOUT_S
+        return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = 0.0
     if not 0 < seconds < float("inf"):
-        raise InputError(f"MATCHER_REQUEST_TIMEOUT_S: value {value!r}: should be a number of seconds above 0")
+        raise InputError(f"{name}: value {value!r}: should be a number of seconds above 0")
     return seconds
 
 
@@ -171,3 +206,32 @@ def parse_origins(value: str) -> tuple[str, ...]:
                 f"MATCHER_CORS_ORIGINS: value {origin!r}: not an origin; write it as https://host or https://host:port"
             )
     return origins
+
+
+def parse_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`"127.0.0.1, 10.0.0.0/8"` -> the two networks; a bad entry stops the start with a message naming it."""
+    networks = []
+    for entry in (e.strip() for e in value.split(",") if e.strip()):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise InputError(
+                f"MATCHER_TRUSTED_PROXIES: value {entry!r}: not an IP address or network; write e.g. 127.0.0.1 or "
+                "10.0.0.0/8"
+            ) from None
+    return tuple(networks)
+
+
+HOST = re.compile(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def parse_hosts(value: str) -> tuple[str, ...]:
+    """`"matcher.example.nl, *.rom.nl"` -> both, lower-cased; each a host name (no scheme, no port) or `*.domain`."""
+    hosts = tuple(h.strip().lower() for h in value.split(",") if h.strip())
+    for host in hosts:
+        if host != "*" and not HOST.fullmatch(host):
+            raise InputError(
+                f"MATCHER_ALLOWED_HOSTS: value {host!r}: not a host name; write e.g. matcher.example.nl or "
+                "*.example.nl (no scheme, no port)"
+            )
+    return hosts

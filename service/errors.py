@@ -10,7 +10,7 @@ MatcherError            400 (a subclass not listed below)
 └── QuotaExceededError  507  storing a triage run would pass its organisation's quota (MATCHER_QUOTA_MB)
 request validation      422  plus `detail`: one entry per problem (location, message, type)
 HTTP errors             as raised (unknown route 404, wrong method 405, API key 401 / 503, body too large 413,
-                        rate limit 429 with Retry-After)
+                        body too slow 408 (`limits`), rate limit 429 with Retry-After, time limit 503)
 any other exception     500  the traceback goes to the server log only
 """
 

@@ -8,14 +8,20 @@ Each client may burst up to `per_minute` requests; the bucket then refills at `p
 Over the limit, `rate_limit` answers 429 with `Retry-After`. Buckets live per process (each uvicorn worker has its
 own), which suits a guard against one client hogging the matcher, not an exact quota. Tests swap the limiter with
 `app.dependency_overrides[get_limiter]` and give it a fake clock.
+
+The client is the socket peer. `X-Forwarded-For` is honoured only when that peer is one of the configured proxies
+(MATCHER_TRUSTED_PROXIES, addresses or networks; default none): then the client is the right-most address in the
+header that is not itself a trusted proxy. Anyone else's header is ignored, so a client cannot pick a fresh
+address per request (uvicorn's own proxy handling, which trusts 127.0.0.1 by default, is switched off in `serve`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -57,8 +63,42 @@ def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The address to count a request against: `peer`, or, when `peer` is a trusted proxy, the right-most address of
+    `X-Forwarded-For` that is not a trusted proxy (the left part can be written by anyone).
+
+    >>> client_address("127.0.0.1", "10.0.0.9", ())
+    '127.0.0.1'
+    >>> client_address("127.0.0.1", "6.6.6.6, 203.0.113.7", (ipaddress.ip_network("127.0.0.1/32"),))
+    '203.0.113.7'
+    """
+    if not trusted or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not _is_trusted(hop, trusted):
+            return hop if _address(hop) is not None else peer  # garbage in the header: count the proxy itself
+    return peer
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _is_trusted(host: str, trusted: Sequence[Network]) -> bool:
+    address = _address(host)
+    return address is not None and any(address in network for network in trusted)
+
+
 def rate_limit(request: Request, limiter: Annotated[RateLimiter, Depends(get_limiter)]) -> None:
-    client = request.client.host if request.client else "unknown"
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.service.trusted_proxies
+    client = client_address(peer, request.headers.get("x-forwarded-for"), trusted)
     wait = limiter.take(client)
     if wait > 0:
         raise HTTPException(

@@ -7,9 +7,9 @@ library's own and are not restated here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from matcher import Proposal
 from matcher.app import InstrumentQuery
@@ -27,11 +27,20 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # random ids (secrets.token_urlsafe) 
 Lang = Literal["nl", "en"]
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true would otherwise count as 1
+        raise ValueError("a whole number, not true or false")
+    return value
+
+
+Top = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_TOP)]  # instruments per proposal in a JSON body
+
+
 class MatchRequest(Proposal):
     """`POST /v1/match`: one proposal, how many instruments to return, and the language of the explanations
     (default: the request's Accept-Language, else Dutch)."""
 
-    top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
+    top: Top = DEFAULT_TOP
     lang: Lang | None = None
 
     def proposal(self) -> Proposal:
@@ -44,7 +53,7 @@ class TriageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     proposals: list[dict[str, Any]]
-    top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
+    top: Top = DEFAULT_TOP
     lang: Lang | None = None
 
     @field_validator("proposals")
@@ -60,11 +69,16 @@ class TriageRequest(BaseModel):
 class UploadQuery(BaseModel):
     """Query of `POST /v1/triage/upload`: how many instruments per proposal, and JSON or a CSV download."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     top: int = Field(default=DEFAULT_TOP, ge=1, le=MAX_TOP)
     format: Literal["json", "csv"] = "json"
     lang: Lang | None = None
+    run_async: bool = Field(
+        default=False,
+        alias="async",
+        description="run as a background job (202 and GET /v1/jobs/{id}) whatever its size; a job answers JSON",
+    )
 
 
 class InstrumentFilter(BaseModel):

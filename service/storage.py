@@ -21,6 +21,11 @@ results, which name each proposal by id only). Runs expire `retention_days` afte
 served past it and are deleted when the store opens and on every write. `quota_bytes` bounds what one organisation
 stores (results and proposals, as UTF-8); a run past it raises `QuotaExceededError` and stores nothing.
 
+A write may carry an `Idempotency` (the request's `Idempotency-Key` and digest): the key is stored in the write's
+own transaction (table `idempotency_key`, per organisation, expiring with the runs), and the same key again raises
+`AlreadyStored` (the same request: nothing is stored, the routes answer what the first stored) or
+`IdempotencyKeyError` (another request, 422).
+
 Every write is committed (with `synchronous=FULL`) before `add` or `add_run` returns, so an acknowledged row
 survives a crash. One connection is shared by FastAPI's threadpool behind a lock; other processes (uvicorn workers)
 wait on SQLite's own lock for up to `BUSY_TIMEOUT_S`.
@@ -104,6 +109,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feedback ADD COLUMN organisation TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX feedback_organisation ON feedback (organisation, id);
     """,
+    # Idempotency keys of writes (`Idempotency-Key` header), per organisation: the request's digest and what it
+    # stored (`kind` "feedback" or "run", `target` its id), committed in the write's own transaction; they expire
+    # with the retention, as runs do.
+    """
+    CREATE TABLE idempotency_key (
+        organisation TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_digest TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (organisation, key)
+    );
+    CREATE INDEX idempotency_key_created ON idempotency_key (created_at);
+    """,
 )
 
 Clock = Callable[[], dt.datetime]
@@ -119,6 +139,27 @@ class UnknownRunError(UnknownIdError):
 
 class QuotaExceededError(MatcherError):
     """Storing a run would take its organisation past its quota (507 in the service); nothing is stored."""
+
+
+class IdempotencyKeyError(InputError):
+    """An `Idempotency-Key` sent again with another request than the first (422 in the service); nothing stored."""
+
+
+class AlreadyStored(MatcherError):  # not a failure: the answer to a retry, caught by the routes
+    """A write with an idempotency key its organisation used before, for the same request: nothing was stored
+    again; `target` is the id of what the first request stored."""
+
+    def __init__(self, kind: str, target: str) -> None:
+        super().__init__(f"already stored under this idempotency key: {kind} {target}")
+        self.kind, self.target = kind, target
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """The `Idempotency-Key` of a write and the SHA-256 digest of what the request asks to store."""
+
+    key: str
+    digest: str
 
 
 class RunWithoutProposalsError(InputError):
@@ -217,18 +258,24 @@ class FeedbackStore:
         relevant: bool,
         note: str | None = None,
         organisation: str = DEFAULT_ORGANISATION,
+        idempotency: Idempotency | None = None,
     ) -> Feedback:
-        """Store one row of `organisation` and commit it before returning it (with its id and time)."""
+        """Store one row of `organisation` and commit it before returning it (with its id and time).
+
+        With `idempotency`, the key is stored in the same transaction; a key used before raises `AlreadyStored`
+        (the same request) or `IdempotencyKeyError` (another one), and nothing is stored."""
         created = self._now()
         with self._lock:
             conn = self._connection()
-            with _transaction(conn):
+            with _transaction(conn, "BEGIN IMMEDIATE"):
                 self._purge(conn)
+                self._check_key(conn, organisation, idempotency, "feedback")
                 cursor = conn.execute(
                     "INSERT INTO feedback (proposal_id, instrument_id, relevant, note, created_at, organisation)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (proposal_id, instrument_id, int(relevant), note, created, organisation),
                 )
+                self._keep_key(conn, organisation, idempotency, "feedback", str(cursor.lastrowid), created)
             row_id = cursor.lastrowid
         if row_id is None:  # an INSERT always sets it; this only narrows the type
             raise StorageError("the database returned no id for the stored row")
@@ -244,6 +291,22 @@ class FeedbackStore:
             rows = self._connection().execute(sql + " ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset))
             return [Feedback(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in rows.fetchall()]
 
+    def get(self, row_id: int, organisation: str | None = None) -> Feedback:
+        """One feedback row by id (of `organisation`; None: any); `UnknownIdError` when there is none."""
+        where, params = _where(("id = ?", row_id), ("organisation = ?", organisation))
+        sql = f"SELECT id, proposal_id, instrument_id, relevant, note, created_at, organisation FROM feedback{where}"
+        with self._lock:
+            r = self._connection().execute(sql, params).fetchone()
+        if r is None:
+            raise UnknownIdError(f"unknown feedback id {row_id}")
+        return Feedback(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6])
+
+    def check_key(self, organisation: str, idempotency: Idempotency, kind: str) -> None:
+        """Before any work: `AlreadyStored` when `organisation` sent this key with the same request before (its
+        answer can be given again), `IdempotencyKeyError` when with another request; nothing when it is new."""
+        with self._lock:
+            self._check_key(self._connection(), organisation, idempotency, kind)
+
     def count(self) -> int:
         with self._lock:
             (n,) = self._connection().execute("SELECT count(*) FROM feedback").fetchone()
@@ -256,10 +319,12 @@ class FeedbackStore:
         results: builtins.list[dict[str, Any]],
         proposals: Sequence[Proposal],
         organisation: str = DEFAULT_ORGANISATION,
+        idempotency: Idempotency | None = None,
     ) -> TriageRun:
         """Store one triage run of `organisation` under a new random id: its results (match JSON dicts) and its input
         proposals (one per result, same order, kept once) in one transaction, committed before the run (without
-        results) is returned. `QuotaExceededError` when it would take the organisation past its quota."""
+        results) is returned. `QuotaExceededError` when it would take the organisation past its quota; with
+        `idempotency`, `AlreadyStored` or `IdempotencyKeyError` when the key was used before (see `add`)."""
         if len(proposals) != len(results):
             raise ValueError(f"{len(proposals)} proposals for {len(results)} results; a run keeps one per result")
         now = self._clock()
@@ -272,12 +337,14 @@ class FeedbackStore:
             conn = self._connection()
             with _transaction(conn, "BEGIN IMMEDIATE"):  # IMMEDIATE: the quota is checked and used in one go
                 self._purge(conn)
+                self._check_key(conn, organisation, idempotency, "run")
                 self._check_quota(conn, organisation, size)
                 conn.execute(
                     "INSERT INTO triage_run (id, organisation, created_at, source, row_count, top, results, proposals,"
                     " size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, organisation, created, source, len(results), top, encoded, inputs, size),
                 )
+                self._keep_key(conn, organisation, idempotency, "run", run_id, created)
         return TriageRun(run_id, created, source, len(results), top, organisation, _stamp(now + self._retention))
 
     def list_runs(self, limit: int = 100, offset: int = 0, organisation: str | None = None) -> builtins.list[TriageRun]:
@@ -381,7 +448,32 @@ class FeedbackStore:
 
     def _purge(self, conn: sqlite3.Connection) -> int:
         deleted: int = conn.execute("DELETE FROM triage_run WHERE created_at <= ?", (self._cutoff(),)).rowcount
+        conn.execute("DELETE FROM idempotency_key WHERE created_at <= ?", (self._cutoff(),))
         return deleted
+
+    def _check_key(self, conn: sqlite3.Connection, organisation: str, idem: Idempotency | None, kind: str) -> None:
+        if idem is None:
+            return
+        sql = "SELECT request_digest, kind, target FROM idempotency_key WHERE organisation = ? AND key = ?"
+        row = conn.execute(sql + " AND created_at > ?", (organisation, idem.key, self._cutoff())).fetchone()
+        if row is None:
+            return
+        if (row[0], row[1]) != (idem.digest, kind):
+            raise IdempotencyKeyError(
+                f"Idempotency-Key {idem.key!r} was used before with another request; send a new key for a new "
+                "request (a retry must repeat the first request exactly)"
+            )
+        raise AlreadyStored(kind, row[2])
+
+    def _keep_key(
+        self, conn: sqlite3.Connection, organisation: str, idem: Idempotency | None, kind: str, target: str, at: str
+    ) -> None:
+        if idem is not None:
+            conn.execute(
+                "INSERT INTO idempotency_key (organisation, key, request_digest, kind, target, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (organisation, idem.key, idem.digest, kind, target, at),
+            )
 
     def _used(self, conn: sqlite3.Connection, organisation: str) -> int:
         sql = "SELECT coalesce(sum(size_bytes), 0) FROM triage_run WHERE organisation = ? AND created_at > ?"

@@ -9,7 +9,8 @@
                            without one the table is shown and nothing is stored
 
 The pages call the library as the JSON routes do (`get_matcher`, `read_upload`, `store_run`, `matches_csv`) and run
-under the same per-client `rate_limit`. Interface strings and the results' sentences come from the message catalogues
+under the same per-client `rate_limit`, matcher slot and time limit (`within_limit`; past it a 503 page). Interface
+strings and the results' sentences come from the message catalogues
 (`service.i18n`; templates call `_("nav.applicant")`): Dutch by default, English with `?lang=en` (remembered in a
 cookie). Feedback from the adviser page goes to `POST /v1/feedback` from `static/app.js`,
 with the API key the adviser types in (kept in the tab's sessionStorage); without JavaScript the table still renders.
@@ -40,10 +41,11 @@ from .export import matches_csv
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, environment, fact_value, gettext, label
 from .ratelimit import RateLimiter, get_limiter, rate_limit
 from .responses import RUN_HEADER
-from .routes import store_run, triage_file
+from .routes import store_run, triage_in_slot
 from .schemas import MAX_PROPOSALS, MAX_TOP, MatchRequest, UploadQuery
 from .security import ApiKey, Caller, caller_of, get_api_keys
 from .timeline import timeline
+from .uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
@@ -200,6 +202,11 @@ def limited(request: Request, limiter: RateLimiter) -> Response | None:
     return None
 
 
+def busy(request: Request, exc: HTTPException) -> Response:
+    """The page answer of a request past its time limit (503 with Retry-After), instead of the API's JSON."""
+    return render(request, "error.html", {"message": str(exc.detail)}, status=exc.status_code, headers=exc.headers)
+
+
 def region_choices(matcher: Matcher, lang: str) -> list[tuple[str, str]]:
     regions = [(r.code, (r.name_en if lang == "en" and r.name_en else r.name)) for r in matcher.corpus.regions]
     return sorted(regions, key=lambda r: r[1])
@@ -231,7 +238,10 @@ async def run_form(request: Request, matcher: Matcher, limiter: RateLimiter, for
     if over is not None:
         return over
     lang = page_language(request)
-    result = await within_limit(request, app.match, matcher, body.proposal(), top_k=body.top, lang=lang)
+    try:  # in the matcher slot and within the time limit, as POST /v1/match
+        result = await within_limit(request, app.match, matcher, body.proposal(), top_k=body.top, lang=lang)
+    except HTTPException as exc:
+        return busy(request, exc)
     return applicant(request, matcher, form, [], result)
 
 
@@ -308,10 +318,13 @@ async def adviser_upload(
     if over is not None:
         return over
     name, data = file.filename, await file.read()
-    try:  # parsed and matched inside the matcher slot and the time limit, like POST /v1/triage/upload
-        proposals, results = await within_limit(request, triage_file, matcher, data, name, query.top, lang)
+    try:  # read and counted outside the matcher slot, then matched a chunk per turn in it, like the upload route
+        proposals = await anyio.to_thread.run_sync(read_upload, data, name)
+        results = await triage_in_slot(request, matcher, proposals, query.top, lang)
     except InputError as exc:
         return adviser(request, top, [("file", gettext(lang, "error.file", detail=str(exc)))])
+    except HTTPException as exc:  # past the time limit: the page says so, with the API's message and Retry-After
+        return busy(request, exc)
     run, _ = await anyio.to_thread.run_sync(store_run, store, caller, name, query.top, proposals, results)
     triage = {
         "run_id": None if run is None else run.id,

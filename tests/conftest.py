@@ -287,3 +287,18 @@ def version_2_database(path: Path) -> None:
             (json.dumps([{"proposal_id": "o1", "matches": []}]),),
         )
     conn.close()
+
+
+def wait_for_job(client: TestClient, location: str, timeout_s: float = 30.0, **kwargs: Any) -> dict[str, Any]:
+    """The body of a triage job (`GET location`) once it is done or failed; fails the test past `timeout_s`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = client.get(location, **kwargs)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, f"job still {body['status']} after {timeout_s} s"
+        time.sleep(0.02)

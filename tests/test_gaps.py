@@ -9,13 +9,19 @@ Answers known in advance (threshold 0.7, hashing encoder):
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from matcher import InputError, Matcher, Proposal
+from matcher.analysis import gap_report as report_module
 from matcher.analysis.calibration import separating_cut
-from matcher.analysis.gap_report import CSV_NAMES, csv_paths, render_html, write_report
+from matcher.analysis.gap_report import CSV_NAMES, csv_paths, manifest_path, published, render_html, write_report
 from matcher.analysis.gaps import GapOptions, GapReport, cluster_labels, gap_report
 from matcher.cli import main
 
@@ -92,7 +98,9 @@ def test_report_writes_html_and_every_csv(report: GapReport, tmp_path: Path) -> 
     with csv_paths(out)["closing_soon"].open() as fh:
         [row] = list(csv.DictReader(fh))
     assert (row["instrument_id"], row["days_left"], row["proposal_ids"]) == ("nl-scholing", "30", "s1")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
+    # no temporary files left; the manifest, written last, names the complete set
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(p.name for p in paths), "q4.manifest.json"])
+    assert published(out)
 
 
 UNMATCHED = {
@@ -143,6 +151,77 @@ def test_a_failure_half_way_leaves_no_partial_report(report: GapReport, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def _failing_replace(monkeypatch: pytest.MonkeyPatch, at: int, error: BaseException) -> None:
+    """os.replace in the report module fails on its `at`-th call (1-based) with `error`."""
+    real, calls = os.replace, [0]
+
+    def replace(src: Any, dst: Any) -> None:
+        calls[0] += 1
+        if calls[0] == at:
+            raise error
+        real(src, dst)
+
+    monkeypatch.setattr(report_module.os, "replace", replace)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_publish_failing_half_way_keeps_the_old_report_whole(
+    report: GapReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "q4.html"
+    write_report(report, out, draw=lambda _: {})
+    before = _snapshot(tmp_path)
+    newer = dataclasses.replace(report, as_of=dt.date(2026, 12, 1))
+    _failing_replace(monkeypatch, 3, OSError(28, "No space left on device"))  # the review's fault: the 3rd rename
+    with pytest.raises(OSError, match="No space left"):
+        write_report(newer, out, draw=lambda _: {})
+    assert _snapshot(tmp_path) == before  # the old six files and manifest, byte for byte; no temporary folder
+    assert published(out)
+
+
+def test_a_first_report_failing_half_way_leaves_nothing(
+    report: GapReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _failing_replace(monkeypatch, 4, OSError(13, "Permission denied"))
+    with pytest.raises(OSError):
+        write_report(report, tmp_path / "q4.html", draw=lambda _: {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_kill_between_renames_leaves_a_set_that_reads_as_unpublished(
+    report: GapReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "q4.html"
+    write_report(report, out, draw=lambda _: {})
+    newer = dataclasses.replace(report, as_of=dt.date(2026, 12, 1))
+
+    class Killed(BaseException):  # what SIGKILL leaves: no handler runs, so undo the rollback's work by hand
+        pass
+
+    real = os.replace
+    _failing_replace(monkeypatch, 3, Killed())
+    monkeypatch.setattr(report_module, "_restore", lambda backups: None)
+    with pytest.raises(Killed):
+        write_report(newer, out, draw=lambda _: {})
+    monkeypatch.setattr(report_module.os, "replace", real)
+    assert not manifest_path(out).exists() and not published(out)  # old and new mixed, and it says so
+    write_report(newer, out, draw=lambda _: {})  # the next run publishes a whole set again
+    assert published(out) and "2026-12-01" in out.read_text()
+
+
+def test_temporary_folders_of_killed_runs_are_removed_at_the_next_start(report: GapReport, tmp_path: Path) -> None:
+    stale, fresh = tmp_path / ".gaps-old.tmp", tmp_path / ".gaps-live.tmp"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "0.part").write_bytes(b"x" * 100)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    write_report(report, tmp_path / "q4.html", draw=lambda _: {})
+    assert not stale.exists() and fresh.exists()  # an hour old: a killed run's; younger: maybe a live one's
+
+
 # -- the command line ------------------------------------------------------------------------------------------------
 @pytest.fixture
 def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
@@ -172,7 +251,8 @@ def test_cli_writes_the_report_and_prints_a_summary(run, tmp_path: Path) -> None
     out = tmp_path / "out" / "gaps.html"
     code, stdout, err = run(str(batch_file(tmp_path)), "--as-of", "2026-11-30", "--report", str(out))
     assert code == 0, err
-    assert sorted(p.name for p in out.parent.iterdir()) == sorted(["gaps.html", *(f"gaps-{n}.csv" for n in CSV_NAMES)])
+    names = ["gaps.html", "gaps.manifest.json", *(f"gaps-{n}.csv" for n in CSV_NAMES)]
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(names)
     assert stdout.startswith("gap analysis as of 2026-11-30: 6 proposals, weak-match threshold 0.200")
     assert "closing within 90 days: 1, 1 with matching demand" in stdout
     assert "nl-scholing closes 2026-12-30 (30 days): 4 proposal(s)" in stdout

@@ -92,10 +92,13 @@ def test_every_error_answer_is_documented(api_schema: Any) -> None:
         "/v1/regions",
         "/v1/feedback",
         "/health",
+        "/v1/jobs/{job_id}",
     }
     responses = raw["paths"]["/v1/triage"]["post"]["responses"]
-    assert set(responses) == {"200", "400", "401", "413", "422", "429", "503", "507"}
+    assert set(responses) == {"200", "202", "400", "401", "413", "422", "429", "503", "507"}
     assert responses["200"]["headers"]["X-Triage-Run"]["schema"] == {"type": "string"}
+    assert set(responses["202"]["headers"]) == {"Location", "Retry-After"}  # a background job (service.jobs)
+    assert set(raw["paths"]["/v1/jobs/{job_id}"]["get"]["responses"]) == {"200", "401", "404", "422"}
     run = raw["paths"]["/v1/triage/runs/{run_id}"]
     assert set(run) == {"get", "delete"} and set(run["delete"]["responses"]) == {"204", "401", "404", "422", "503"}
     assert responses["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}

@@ -21,7 +21,10 @@ from matcher.records import REGION_CODES
 from service.app import THREAD_VARIABLES, create_app, log_config, serve, worker_environment
 from service.config import ServiceSettings
 from service.deps import get_matcher, get_store
+from service.protocol import HeaderTimeoutH11
 from service.storage import FeedbackStore
+
+from .conftest import wait_for_job
 
 AS_OF = "2026-11-30"
 HYDROGEN = "Wij bouwen een waterstof pilot met een elektrolyser"
@@ -152,8 +155,9 @@ def test_triage_defaults_to_ten_matches_and_accepts_500_proposals(client: TestCl
     assert len(one[0]["matches"]) == 5
     assert client.post("/v1/triage", json={"proposals": []}).json() == []
     full = client.post("/v1/triage", json={"proposals": [{"text": HYDROGEN}] * 500, "top": 1})
-    assert full.status_code == 200
-    assert [r["proposal_id"] for r in full.json()] == [str(n) for n in range(1, 501)]
+    assert full.status_code == 202  # more than MATCHER_JOB_ROWS: a background job (tests/test_service_jobs.py)
+    done = wait_for_job(client, full.headers["location"])
+    assert [r["proposal_id"] for r in done["results"]] == [str(n) for n in range(1, 501)]
 
 
 @pytest.mark.parametrize(
@@ -344,7 +348,17 @@ def test_serve_passes_settings_to_uvicorn_workers_through_the_environment(
     assert calls == [
         (
             ("service.app:create_app",),
-            {"factory": True, "host": "0.0.0.0", "port": 8123, "log_config": config},
+            {
+                "factory": True,
+                "host": "0.0.0.0",
+                "port": 8123,
+                "proxy_headers": False,
+                "server_header": False,
+                "log_config": config,
+                "http": HeaderTimeoutH11,  # half-sent requests do not hold a connection (CONNECTION_LIMITS)
+                "timeout_keep_alive": 5,
+                "h11_max_incomplete_event_size": 64 * 1024,
+            },
         )
     ]
     assert config["loggers"]["service"] == {"handlers": ["default"], "level": "INFO", "propagate": False}

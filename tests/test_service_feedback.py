@@ -294,8 +294,8 @@ def test_migrations_are_applied_once(tmp_path: Path) -> None:
     with FeedbackStore.open(path) as again:
         again.add("p1", "eu-zorg", relevant=True)
     with sqlite3.connect(path) as conn:
-        assert [v for (v,) in conn.execute("SELECT version FROM schema_version")] == [1, 2, 3, 4]
-        assert len(MIGRATIONS) == 4
+        assert [v for (v,) in conn.execute("SELECT version FROM schema_version")] == [1, 2, 3, 4, 5]
+        assert len(MIGRATIONS) == 5
         columns = [(c[1], c[2], c[3]) for c in conn.execute("PRAGMA table_info(feedback)")]
     conn.close()
     assert columns == [
@@ -313,9 +313,9 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "feedback.sqlite3"
     FeedbackStore.open(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (5, '2027-01-01T00:00:00+00:00')")
+        conn.execute("INSERT INTO schema_version VALUES (6, '2027-01-01T00:00:00+00:00')")
     conn.close()
-    with pytest.raises(StorageError, match="at schema version 5, newer than this program knows \\(4\\)"):
+    with pytest.raises(StorageError, match="at schema version 6, newer than this program knows \\(5\\)"):
         FeedbackStore.open(path)
 
 

@@ -359,7 +359,7 @@ def test_a_version_1_database_is_migrated_keeping_its_feedback(tmp_path: Path) -
         assert [(r.note, r.organisation) for r in store.list()] == [("oud", "default")]
         run = store.add_run("json", 3, [{"proposal_id": "p1"}], [Proposal(id="p1", text=HYDROGEN)])
         assert len(run.id) >= 20
-    assert schema_of(path) == ([1, 2, 3, 4], RUN_COLUMNS)
+    assert schema_of(path) == ([1, 2, 3, 4, 5], RUN_COLUMNS)
 
 
 def test_a_version_2_database_is_migrated_keeping_its_runs_without_proposals(tmp_path: Path) -> None:
@@ -380,7 +380,7 @@ def test_a_version_2_database_is_migrated_keeping_its_runs_without_proposals(tmp
     with sqlite3.connect(path) as conn:
         stored = conn.execute("SELECT seq, id, proposals IS NULL FROM triage_run ORDER BY seq").fetchall()
     conn.close()
-    assert schema_of(path)[0] == [1, 2, 3, 4]
+    assert schema_of(path)[0] == [1, 2, 3, 4, 5]
     assert stored == [(1, "1", 1), (2, new.id, 0)]
 
 
@@ -412,7 +412,7 @@ def test_a_version_3_database_is_migrated_keeping_its_runs_readable(tiny_matcher
     proposals = version_3_database(path)
 
     with FeedbackStore.open(path, clock=lambda: NOW) as store:
-        assert schema_of(path) == ([1, 2, 3, 4], RUN_COLUMNS)
+        assert schema_of(path) == ([1, 2, 3, 4, 5], RUN_COLUMNS)
         assert [(r.id, r.organisation, r.created_at) for r in store.list_runs()] == [
             ("2", "default", "2026-11-02T00:00:00+00:00"),
             ("1", "default", "2026-11-01T00:00:00+00:00"),

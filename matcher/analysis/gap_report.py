@@ -7,14 +7,18 @@ The page is `templates/gap_report.html.j2`, rendered in Dutch or English with Ji
 catalogues of `matcher/locales` (chart titles too); the CSV headers are field names, the same in both languages.
 
 Every file is written into a temporary folder beside the target first and moved into place only when all of them
-were written, so a failure leaves the earlier files (or none), never part of a report.
+were written; a manifest (`OUT.manifest.json`, each file with its SHA-256) is written last, so the set is one unit:
+a failure half-way puts the earlier files back (or none), and a kill between renames leaves no manifest, which
+`published` tells from a complete report.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -28,6 +32,7 @@ from jinja2 import PackageLoader, StrictUndefined, Template
 
 from matcher.analysis.gaps import GapReport, InstrumentGap
 from matcher.errors import InputError
+from matcher.io.atomic import atomic_path, remove_stale
 from matcher.io.sheets import csv_text
 from matcher.text.i18n import DEFAULT_LANGUAGE, amount, environment, gettext, label
 
@@ -319,14 +324,43 @@ def write_report(
     files = {name: str(path) for name, path in targets.items()}
     pngs = charts(report, lang, theme_names, region_names) if draw is None else draw(report)
     contents[out] = render_html(report, pngs, files, lang, theme_names).encode("utf-8")
-    _publish(folder, contents)
+    _publish(folder, contents, manifest_path(out))
     return [out, *targets.values()]
 
 
-def _publish(folder: Path, contents: dict[Path, bytes]) -> None:
-    """Write every file to a temporary folder in `folder`; move them into place only when all were written."""
+def manifest_path(out: Path) -> Path:
+    """`q3/gaps.html` -> `q3/gaps.manifest.json`: written last, it names the files of the complete report."""
+    stem = out.with_suffix("") if out.suffix else out
+    return stem.parent / f"{stem.name}.manifest.json"
+
+
+def published(out: Path) -> bool:
+    """Whether the report at `out` is one complete set: its manifest exists and every file it names has the
+    SHA-256 it lists (a run killed between renames leaves no manifest, so a mixed set reads as unpublished)."""
+    try:
+        manifest = json.loads(manifest_path(out).read_text(encoding="utf-8"))
+        folder = out.parent
+        return bool(manifest["files"]) and all(
+            hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+            for name, digest in manifest["files"].items()
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _publish(folder: Path, contents: dict[Path, bytes], manifest: Path) -> None:
+    """Publish the files as one unit, the manifest last (as the index's artefacts are).
+
+    Every file is written to a temporary folder in `folder` first. Then the old manifest is removed (from here on
+    the set on disk reads as unpublished), each file renamed into place, and the new manifest, naming each file with
+    its SHA-256, written last: the set is published when it appears. A failure half-way puts the old files (and
+    manifest) back from hard links kept in the temporary folder, and removes the new files that had none; a kill
+    leaves no manifest, which `published` reports. Temporary folders of killed runs are removed at the next start.
+    """
+    remove_stale(folder, ".gaps-*.tmp")
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".gaps-", suffix=".tmp"))
-    moved: list[Path] = []
+    targets = [*contents, manifest]
+    backups: dict[Path, Path | None] = {}
     try:
         staged = []
         for n, (path, data) in enumerate(contents.items()):
@@ -336,12 +370,39 @@ def _publish(folder: Path, contents: dict[Path, bytes]) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
             staged.append((part, path))
+        for n, path in enumerate(targets):
+            backups[path] = _keep(path, tmp / f"{n}.old")
+        manifest.unlink(missing_ok=True)
         for part, path in staged:
             os.replace(part, path)
-            moved.append(path)
+        files = {path.name: hashlib.sha256(data).hexdigest() for path, data in contents.items()}
+        with atomic_path(manifest) as part:
+            part.write_text(json.dumps({"files": files}, indent=2) + "\n", encoding="utf-8")
     except BaseException:
-        for path in moved:  # a move failed half-way: take back the ones already in place
-            path.unlink(missing_ok=True)
+        _restore(backups)
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _keep(path: Path, backup: Path) -> Path | None:
+    """A hard link to the file at `path` (a copy where links are not possible), or None when there is none."""
+    if not path.is_file():
+        return None
+    try:
+        os.link(path, backup)
+    except OSError:
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _restore(backups: dict[Path, Path | None]) -> None:
+    """Put every file back as it was before publishing began: the old version, or nothing where there was none."""
+    for path, backup in backups.items():
+        try:
+            if backup is None:
+                path.unlink(missing_ok=True)
+            else:
+                os.replace(backup, path)
+        except OSError:
+            continue  # the error that brought us here is the one to report
