@@ -27,7 +27,7 @@ from matcher.io.batch import MAX_ROWS, Batch, load_batch, load_batch_file, propo
 from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
 from matcher.io.sheets import csv_text, safe_cell
 from matcher.io.watch import LOCAL, Profile, UnknownProfileError, WatchStore, check_name
-from matcher.io.workbook import UPLOAD_UNPACKED_BYTES
+from matcher.io.workbook import MATCH_COLUMNS, UPLOAD_UNPACKED_BYTES, match_rows
 from matcher.records import DEFAULT_TOP, DevCase, Instrument, Level, MatchResult, Proposal
 from matcher.records.threshold import Threshold
 from matcher.rules.availability import status_on, window
@@ -53,7 +53,9 @@ __all__ = [
     "CorpusSummary",
     "InstrumentQuery",
     "build",
+    "MATCH_COLUMNS",
     "csv_text",
+    "match_rows",
     "safe_cell",
     "evaluate",
     "gap_analysis",

@@ -29,15 +29,9 @@ CSV_COLUMNS = (
 
 
 def matches_csv(results: Iterable[MatchResult]) -> str:
-    """The rows as CSV whose cells a spreadsheet shows as text (`app.csv_text`: no cell runs as a formula)."""
-    rows = []
-    for result in results:
-        flags = ";".join(result.flags)
-        for rank, m in enumerate(result.matches, 1):
-            missed = ";".join(c.criterion for c in m.checks if c.status == "missed")
-            unknown = ";".join(c.criterion for c in m.checks if c.status == "unknown")
-            rows.append(
-                [result.proposal_id, rank, m.instrument_id, m.name, m.level, m.score, m.eligibility]
-                + [missed, unknown, " | ".join(m.why), flags]
-            )
+    """The rows of the triage workbook (`app.match_rows`: one home for the row layout) in the CSV's columns, one per
+    match, as CSV whose cells a spreadsheet shows as text (`app.csv_text`: no cell runs as a formula)."""
+    keep = [app.MATCH_COLUMNS.index(c) for c in CSV_COLUMNS]
+    rank = app.MATCH_COLUMNS.index("rank")
+    rows = [[row[i] for i in keep] for row in app.match_rows(results) if row[rank] is not None]
     return app.csv_text(CSV_COLUMNS, rows, lineterminator="\r\n")
