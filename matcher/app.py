@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from matcher.analysis.watch import DEFAULT_DAYS, WatchItem, WatchReport, unreported, watch_items
 from matcher.io.batch import MAX_ROWS, Batch, load_batch, load_batch_file, proposal_from_row, write_results_file
-from matcher.io.corpus import Corpus, load_corpus, load_dev_cases
+from matcher.io.corpus import Corpus, load_corpus, load_dev_cases, load_partner_cases
 from matcher.io.sheets import csv_text, safe_cell
 from matcher.io.watch import LOCAL, Profile, UnknownProfileError, WatchStore, check_name
 from matcher.io.workbook import MATCH_COLUMNS, UPLOAD_UNPACKED_BYTES, match_rows
@@ -99,6 +99,7 @@ def load_corpus_from(settings: Settings) -> Corpus:
 def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     """The matcher of the settings, with built artefacts (loaded, or built and stored) and the calibrated threshold."""
     from matcher.analysis.calibration import load_or_calibrate
+    from matcher.analysis.partner_model import load_or_train as load_partner_model
     from matcher.analysis.scope import load_or_train
     from matcher.io.h2020 import load_h2020
     from matcher.pipeline.matcher import Matcher
@@ -117,7 +118,9 @@ def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     scope = load_or_train(
         calibrated, settings.dev_cases, settings.real_cases, settings.out_of_scope, settings.artefacts
     )
-    return calibrated.with_scope(scope)
+    scoped = calibrated.with_scope(scope)
+    model = load_partner_model(scoped, settings.partner_cases, settings.artefacts)
+    return scoped.with_partner_model(model)
 
 
 def threshold_of(matcher: Matcher) -> Threshold:
@@ -229,12 +232,14 @@ def evaluate(
     crosslingual: Path | None = None,
     real: Path | None = None,
     out_of_scope: Path | None = None,
+    partner_cases: Path | None = None,
 ) -> str:
     """The evaluation tables as text: the written dev cases (engine and baselines on `as_of`, where a closed round
     ranks an instrument after the others, and the engine on fit alone, without the deadline check); with `real`, the
     cases taken from real funded projects, with their form fields and as text only; with `out_of_scope`, how the
-    weak-match decision separates real out-of-scope requests from in-scope proposals; optionally fund routing and the
-    cross-lingual pairs."""
+    weak-match decision separates real out-of-scope requests from in-scope proposals; with `partner_cases`, the partner
+    regions on real collaborations against the neighbour baseline; optionally fund routing and the cross-lingual
+    pairs."""
     from matcher.analysis.metrics import detection, detection_cross_validated, format_table, proposal_of, text_only
     from matcher.analysis.metrics import evaluate_both as evaluate_cases
     from matcher.io.corpus import load_out_of_scope
@@ -260,6 +265,14 @@ def evaluate(
             held_out = detection_cross_validated(matcher, requests, in_scope, as_of)
             parts += ["", f"{title}, 5-fold cross-validated (each text judged by a scope model that did not see it):"]
             parts += [held_out.table()]
+    if partner_cases is not None:
+        from matcher.analysis.partner_model import evaluate as evaluate_partners
+        from matcher.analysis.partner_model import format_report
+
+        found_cases = load_partner_cases(partner_cases, matcher.corpus)
+        report = evaluate_partners(matcher, found_cases, as_of)
+        parts += ["", "Partner regions (real collaborative projects, each without the evidence of its own project):"]
+        parts += [format_report(report, len(found_cases), partner_cases.name)]
     if routing is not None:
         from matcher.analysis.fund_routing import read_operations, routing_table
 
@@ -342,10 +355,14 @@ class CorpusSummary:
     dev_cases: int
     projects: int
     hash: str
+    partner_cases: int = 0
+    joint_projects: int = 0
 
     def line(self) -> str:
         levels = ", ".join(f"{k} {v}" for k, v in self.levels.items() if v)
         projects = f", {self.projects} funded projects" if self.projects else ""
+        if self.partner_cases or self.joint_projects:
+            projects += f", {self.partner_cases} partner cases, {self.joint_projects} joint projects as evidence"
         return (
             f"ok: {self.instruments} instruments ({levels}), {self.themes} themes, {self.regions} regions, "
             f"{self.collaborations} collaborations, {self.dev_cases} dev cases{projects}; corpus hash {self.hash}"
@@ -353,9 +370,12 @@ class CorpusSummary:
 
 
 def validate(settings: Settings) -> CorpusSummary:
-    """Check every corpus file and the dev cases; raises `CorpusError` listing every problem."""
+    """Check every corpus file, the dev cases and the partner cases; raises `CorpusError` listing every problem."""
     corpus = load_corpus_from(settings)
     cases = load_dev_cases(settings.dev_cases, corpus) if settings.dev_cases.exists() else []
+    if settings.real_cases.exists():
+        load_dev_cases(settings.real_cases, corpus)
+    partner_cases = load_partner_cases(settings.partner_cases, corpus) if settings.partner_cases.exists() else []
     levels = {lvl: sum(i.level == lvl for i in corpus.instruments) for lvl in typing.get_args(Level)}
     return CorpusSummary(
         instruments=len(corpus.instruments),
@@ -365,6 +385,8 @@ def validate(settings: Settings) -> CorpusSummary:
         collaborations=len(corpus.collaborations),
         dev_cases=len(cases),
         projects=len(corpus.projects),
+        partner_cases=len(partner_cases),
+        joint_projects=len(corpus.joint_projects),
         hash=corpus.hash,
     )
 

@@ -177,6 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--out-of-scope", type=Path, help="real out-of-scope requests (default: corpora/out_of_scope_real.yaml)"
     )
+    e.add_argument("--partner-cases", type=Path, help="real partner cases (default: corpora/partner_cases_real.yaml)")
     g = sub.add_parser("gaps", parents=[common], help="gap analysis of a batch of proposals (HTML report + CSVs)")
     g.add_argument(
         "input", type=Path, metavar="INPUT", help="CSV, JSONL or .xlsx of proposals, as for `matcher triage`"
@@ -345,7 +346,10 @@ def render(result: MatchResult, lang: str) -> str:
             lines.append(f"{'':14}  {similar}: {about} {sp.similarity:.2f}")
     if result.partner_regions:
         lines += ["", f"{partners}:"]
-        lines += [f"  {p.region:<7} {p.name:<20} {p.score:.2f}  {'; '.join(p.why[:2])}" for p in result.partner_regions]
+        lines += [f"  {p.region:<7} {p.name:<20} {p.score:.2f}  {'; '.join(p.why[:3])}" for p in result.partner_regions]
+    elif result.matches:
+        none = gettext(lang, "partners.none_weak") if "weak_match" in result.flags else gettext(lang, "partners.none")
+        lines += ["", none]
     return "\n".join(lines)
 
 
@@ -512,8 +516,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     matcher = app.load_matcher(settings)
     real = args.real or (settings.real_cases if settings.real_cases.exists() else None)
     oos = args.out_of_scope or (settings.out_of_scope if settings.out_of_scope.exists() else None)
+    partners = args.partner_cases or (settings.partner_cases if settings.partner_cases.exists() else None)
     cases = args.cases or settings.dev_cases
-    print(app.evaluate(matcher, cases, args.as_of, args.routing, args.crosslingual, real=real, out_of_scope=oos))
+    tables = app.evaluate(
+        matcher, cases, args.as_of, args.routing, args.crosslingual, real=real, out_of_scope=oos, partner_cases=partners
+    )
+    print(tables)
     return 0
 
 

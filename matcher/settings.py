@@ -71,6 +71,11 @@ class Settings:
         return self.corpora / "dev_cases_real.yaml"
 
     @property
+    def partner_cases(self) -> Path:
+        """Real collaborative projects with the regions their partners came from (for the partner model)."""
+        return self.corpora / "partner_cases_real.yaml"
+
+    @property
     def out_of_scope(self) -> Path:
         """Real requests that no instrument is for."""
         return self.corpora / "out_of_scope_real.yaml"

@@ -61,14 +61,19 @@ def timed(label: str, fn: Callable[[], str]) -> str:
 
 
 def dev_cases(settings: Settings) -> str:
-    """What `matcher evaluate` prints: the written cases, the real funded projects (form fields, text only) and the
-    out-of-scope detection (in use and cross-validated)."""
+    """What `matcher evaluate` prints: the written cases, the real funded projects (form fields, text only), the
+    out-of-scope detection (in use and cross-validated) and the partner regions on real collaborations."""
     matcher = app.load_matcher(settings)
     cases = load_dev_cases(settings.dev_cases, matcher.corpus)
     with_partners = sum(1 for c in cases if c.partner_regions)
     langs = f"{sum(c.lang == 'nl' for c in cases)} Dutch / {sum(c.lang == 'en' for c in cases)} English"
     tables = app.evaluate(
-        matcher, settings.dev_cases, AS_OF, real=settings.real_cases, out_of_scope=settings.out_of_scope
+        matcher,
+        settings.dev_cases,
+        AS_OF,
+        real=settings.real_cases,
+        out_of_scope=settings.out_of_scope,
+        partner_cases=settings.partner_cases,
     )
     return f"{tables}\n\nWritten cases: {langs}; partner hit@3 over the {with_partners} cases that name partners."
 

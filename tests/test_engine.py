@@ -86,7 +86,7 @@ def test_partner_regions_exclude_own_region_and_cite_evidence(tiny_matcher: Matc
     assert "NL-GR" not in regions
     assert regions[0] == "NL-ZH"
     why = worded(tiny_matcher, result).partner_regions[0].why
-    assert "Samenwerking uit het Herstelplan: Waterstof Noord en West" in why
+    assert "Samenwerking uit het Herstelplan op Energie: Waterstof Noord en West" in why
 
 
 def test_modes_rank_differently_but_return_all(tiny_matcher: Matcher) -> None:

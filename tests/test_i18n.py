@@ -179,7 +179,7 @@ def test_a_dutch_proposal_worded_in_english_reads_english(tiny_matcher: Matcher)
     ]
     assert english.partner_regions[0].why[:2] == (
         "Strong in: Energy",
-        "Herstelplan collaboration: Waterstof Noord en West",
+        "Herstelplan collaboration on Energy: Waterstof Noord en West",
     )
 
 

@@ -25,14 +25,18 @@ from pydantic import BaseModel, ValidationError
 
 from matcher.errors import CorpusError, UnknownIdError
 from matcher.records import (
+    NEIGHBOURS,
+    PROVINCES,
     REGION_CODES,
     Collaboration,
     DevCase,
     FundedProject,
     Gazetteer,
     Instrument,
+    JointProject,
     Mappings,
     OutOfScopeCase,
+    PartnerCase,
     Region,
     Theme,
 )
@@ -41,6 +45,8 @@ from matcher.records.messages import describe, describe_all
 M = TypeVar("M", bound=BaseModel)
 # libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The regions partners can come from: the provinces and the neighbour regions (not NL or EU as a whole).
+PARTNER_REGION_CODES = {**PROVINCES, **NEIGHBOURS}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Corpus:
     projects: tuple[FundedProject, ...] = ()  # funded projects from `matcher import operations`, as evidence
     places: Gazetteer = field(default_factory=Gazetteer)  # places.yaml
     mappings: Mappings = field(default_factory=Mappings)  # mappings.yaml
+    joint_projects: tuple[JointProject, ...] = ()  # partner_evidence.yaml: real projects across regions
     _by_id: dict[str, Instrument] = field(default_factory=dict, repr=False, compare=False)
     _calls: dict[str, tuple[Instrument, ...]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -186,7 +193,7 @@ def instrument_files(root: Path) -> list[Path]:
 
 
 PROJECTS_FILE = "projects.jsonl"
-PLACES_FILE, MAPPINGS_FILE = "places.yaml", "mappings.yaml"
+PLACES_FILE, MAPPINGS_FILE, EVIDENCE_FILE = "places.yaml", "mappings.yaml", "partner_evidence.yaml"
 # Country parts of the region codes ("BE" of "BE-VLG"): the keys country words may have in places.yaml.
 COUNTRIES = tuple(dict.fromkeys(code.split("-")[0] for code in REGION_CODES if "-" in code))
 
@@ -377,9 +384,12 @@ def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: 
     mappings, node = _load_table(mappings_path, Mappings, problems)
     _check_mappings(mappings_path, node, mappings, theme_ids, {i.id: i for i in instruments}, problems)
 
+    evidence_path = root / EVIDENCE_FILE
+    joint = _load_joint_projects(evidence_path, theme_ids, inst_ids, problems) if evidence_path.is_file() else []
+
     if problems:
         raise CorpusError(f"{len(problems)} problem(s) in the corpora:\n" + "\n".join(problems))
-    tables = [path for path in (places_path, mappings_path) if path.is_file()]
+    tables = [path for path in (places_path, mappings_path, evidence_path) if path.is_file()]
     files = [theme_path, region_path, *inst_paths, *project_paths, *tables]
     return Corpus(
         tuple(themes),
@@ -390,7 +400,47 @@ def load_corpus(root: Path, extra_instrument_files: Sequence[Path] = (), extra: 
         tuple(projects),
         places,
         mappings,
+        joint_projects=tuple(joint),
     )
+
+
+def _load_joint_projects(
+    path: Path, theme_ids: Sequence[str], inst_ids: Sequence[str], problems: list[str]
+) -> list[JointProject]:
+    """partner_evidence.yaml: every region a code of the 16, every theme and programme known, no project twice."""
+    data, lines = _read_yaml(path)
+    found = _parse_list(path, data, lines, JointProject, problems)
+    for n, jp in enumerate(found, 1):
+        where = f"{path}: project {n} ({jp.project!r})"
+        _check_refs(where, "regions", jp.regions, PARTNER_REGION_CODES, "a province or neighbour region code", problems)
+        _check_refs(where, "themes", jp.themes, theme_ids, "an id from themes.yaml", problems)
+        _check_refs(where, "programme", [jp.programme], inst_ids, "an instrument id", problems)
+    _duplicates({}, ((f"{jp.project} ({jp.programme})", path) for jp in found), problems)
+    return found
+
+
+def load_partner_cases(path: Path, corpus: Corpus) -> list[PartnerCase]:
+    """Real partner dev cases (`corpora/partner_cases_real.yaml`): regions of the 16, the paying instrument known,
+    the applicant's own region not among its partners'."""
+    problems: list[str] = []
+    data, lines = _read_yaml(path)
+    cases = _parse_list(path, data, lines, PartnerCase, problems)
+    known = [i.id for i in corpus.instruments]
+    for case in cases:
+        where = f"{path}: case {case.id}"
+        codes = [case.region, *case.partner_regions]
+        _check_refs(where, "regions", codes, PARTNER_REGION_CODES, "a province or neighbour region code", problems)
+        _check_refs(where, "programme", [case.programme], known, "an instrument id of the corpus", problems)
+        evidence = {j.project for j in corpus.joint_projects}
+        for name in case.projects:
+            if name not in evidence:
+                problems.append(f"{where}: field 'projects': value {name!r}: not a project of partner_evidence.yaml")
+        if case.region in case.partner_regions:
+            problems.append(f"{where}: field 'partner_regions': value {case.region!r}: is the applicant's own region")
+    _duplicates({}, ((c.id, path) for c in cases), problems)
+    if problems:
+        raise CorpusError(f"{len(problems)} problem(s) in the partner cases:\n" + "\n".join(problems))
+    return cases
 
 
 def load_dev_cases(path: Path, corpus: Corpus) -> list[DevCase]:

@@ -26,7 +26,15 @@ from matcher.io.corpus import Corpus
 from matcher.io.h2020 import H2020Prior
 from matcher.pipeline.evidence import ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
-from matcher.pipeline.partners import PartnerFinder
+from matcher.pipeline.partners import (
+    STRONGEST,
+    TOP_INSTRUMENTS,
+    Candidates,
+    PartnerFinder,
+    PartnerModel,
+    across_words,
+    needs_partners,
+)
 from matcher.pipeline.scope import ScopeModel
 from matcher.records import DEFAULT_TOP, CallMatch, Eligibility, Instrument, Match, MatchResult, Proposal, Stage
 from matcher.records.results import ReadFact, is_weak
@@ -123,6 +131,7 @@ class Matcher:
         docs = [instrument_document(i, corpus.theme_names("nl")) for i in self.instruments]
         self.lexical = LexicalScorer().fit(docs)
         self.tagger = ThemeTagger(corpus.themes, embeddings.theme_vectors, embeddings.reference)
+        theme_ids = [t.id for t in corpus.themes]
         self.partners = PartnerFinder(
             corpus.regions,
             corpus.collaborations,
@@ -131,6 +140,14 @@ class Matcher:
             h2020,
             places=corpus.places,
             instruments=corpus.instruments,
+            joint_projects=corpus.joint_projects,
+            passage_themes=[
+                next(iter(self.tagger.tag(p.text, v)), None)
+                for p, v in zip(embeddings.region_passages, embeddings.region_vectors, strict=True)
+            ],
+            cross_border=(
+                embeddings.theme_vectors[theme_ids.index("cross-border")] if "cross-border" in theme_ids else None
+            ),
         )
         self._instrument_themes = self.tagger.weights([list(i.themes) for i in self.instruments])
         # Instruments with no Dutch text: an English summary and no Dutch one (see `cross_lingual`).
@@ -198,6 +215,12 @@ class Matcher:
         """The same matcher with another weak-match threshold (the calibrated one); shares every built part."""
         clone = copy.copy(self)
         clone.weak_match, clone.calibration = value, calibration
+        return clone
+
+    def with_partner_model(self, model: PartnerModel | None) -> Matcher:
+        """The same matcher whose partner regions are scored by `model` where it won (`analysis.partner_model`)."""
+        clone = copy.copy(self)
+        clone.partners = self.partners.with_model(model)
         return clone
 
     def with_scope(self, model: ScopeModel | None) -> Matcher:
@@ -322,6 +345,23 @@ class Matcher:
                 out.append(best)
         return out
 
+    def partner_candidates(self, proposals: Sequence[Proposal], as_of: dt.date | None = None) -> list[Candidates]:
+        """Per proposal, its partner-region candidates and their features as `match` would score them, whether or
+        not the proposal calls for partners (the partner model is trained and measured on these)."""
+        today = as_of or dt.date.today()
+        scores = self.score([p.text for p in proposals])
+        out = []
+        for row, given in enumerate(proposals):
+            prop = self.with_facts(given)[0]
+            reqs = self.requirement_checks(prop)
+            final = self.fit(scores.final[row], prop, reqs)
+            ranked, _ = self.grouped(final, prop, prop.as_of or today, reqs)
+            order = np.argsort(-ranked, kind="stable")
+            themes = scores.themes[row]
+            vector = scores.vectors[row]
+            out.append(self.partners.candidates(prop.text, themes, vector, prop.region, self._by_fit(order)))
+        return out
+
     def match(self, proposal: Proposal, top_k: int = DEFAULT_TOP, as_of: dt.date | None = None) -> MatchResult:
         return self.match_batch([proposal], top_k, as_of)[0]
 
@@ -330,6 +370,11 @@ class Matcher:
         facts = read_facts(given.text, self.corpus.places)
         read = {k: f for k, f in facts.items() if getattr(given, k) is None}  # what the user gave wins
         return given.model_copy(update={k: f.value for k, f in read.items()}), facts, read
+
+    def _by_fit(self, order: np.ndarray) -> list[str]:
+        """The ids of the best-fitting instruments by score, whatever their checks: where partners can be depends on
+        the programmes that fit, also while a round is closed (`partners.TOP_INSTRUMENTS` of them)."""
+        return [self.instruments[int(p)].id for p in order[:TOP_INSTRUMENTS]]
 
     def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date | None, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
@@ -360,8 +405,14 @@ class Matcher:
             ]
         found = flags(prop, matches, self.weak_match, themes, self._outside(scores.vectors[row]))
         partners = (
-            self.partners.suggest(prop.text, themes, scores.vectors[row], prop.region)
-            if "weak_match" not in found and self._calls_for_partners(prop, matches)
+            self.partners.suggest(
+                prop.text,
+                themes,
+                scores.vectors[row],
+                prop.region,
+                self._by_fit(order),
+            )
+            if "weak_match" not in found and self._calls_for_partners(prop, matches, themes)
             else []
         )
         return MatchResult.model_construct(
@@ -424,19 +475,16 @@ class Matcher:
             )
         return tuple(out)
 
-    def _calls_for_partners(self, prop: Proposal, matches: Sequence[Match]) -> bool:
+    def _calls_for_partners(self, prop: Proposal, matches: Sequence[Match], themes: Sequence[str]) -> bool:
         """Partner regions are suggested only where the proposal or one of its top instruments calls for partners:
-        the text speaks of partners or a border, it names more than one organisation, or one of the three best
-        instruments needs a consortium, partners from two countries, or is about cross-border cooperation."""
-        if (prop.partners or 0) > 1 or speaks_of_partners(prop.text) is not None:
+        the text speaks of partners or a border (in Dutch, English, German or French), cross-border cooperation is
+        one of its strongest themes, it names more than one organisation, or one of the three best instruments needs
+        a consortium, partners from two countries, or is about cross-border cooperation (`partners.needs_partners`)."""
+        if (prop.partners or 0) > 1 or speaks_of_partners(prop.text) is not None or across_words(prop.text):
             return True
-        for m in matches[:PARTNER_INSTRUMENTS]:
-            inst = self.corpus.instrument(m.instrument_id)
-            if (inst.min_partners or 0) > 1 or "international_consortium" in inst.requirements:
-                return True
-            if "cross-border" in inst.themes[:2]:
-                return True
-        return False
+        if "cross-border" in themes[:STRONGEST]:
+            return True
+        return any(needs_partners(self.corpus.instrument(m.instrument_id)) for m in matches[:PARTNER_INSTRUMENTS])
 
     def _checks(
         self, pos: int, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]

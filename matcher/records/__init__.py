@@ -32,6 +32,7 @@ from matcher.records.corpus import (
     H2020Part,
     Instrument,
     InstrumentType,
+    JointProject,
     Level,
     Mappings,
     NextRound,
@@ -46,7 +47,7 @@ from matcher.records.corpus import (
     Status,
     Theme,
 )
-from matcher.records.proposal import DevCase, OutOfScopeCase, Proposal
+from matcher.records.proposal import DevCase, OutOfScopeCase, PartnerCase, Proposal
 from matcher.records.results import (
     DEFAULT_TOP,
     CallMatch,
@@ -80,6 +81,7 @@ __all__ = [
     "FtProgramme",
     "Fund",
     "FundedProject",
+    "JointProject",
     "Gazetteer",
     "H2020Part",
     "Instrument",
@@ -93,6 +95,7 @@ __all__ = [
     "Mappings",
     "Match",
     "OutOfScopeCase",
+    "PartnerCase",
     "MatchResult",
     "PartnerRegion",
     "Proposal",

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 PROVINCES: dict[str, str] = {
     "NL-GR": "Groningen",
@@ -270,6 +279,31 @@ class Collaboration(_Record):
     summary: str = Field(min_length=1)
     source: Source
     sources: tuple[Source, ...] = ()
+
+
+class PageSource(_Record):
+    """A page a derived fact comes from, with the date it describes when the page gives one."""
+
+    url: HttpUrl
+    as_of: dt.date | None = None
+
+
+class JointProject(_Record):
+    """A real project that joined partners from several regions (corpora/partner_evidence.yaml): derived facts with
+    the page they came from, no text. Counted per pair of regions and theme as evidence for partner regions."""
+
+    project: str = Field(min_length=1, max_length=300)
+    programme: str = Field(min_length=1)  # the instrument that paid, an id of the corpus
+    regions: tuple[str, ...] = Field(min_length=2)  # the regions (of the 16) its partners sit in
+    themes: tuple[str, ...] = Field(min_length=1)  # most defining first
+    source: PageSource
+
+    @field_validator("regions")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"regions listed twice: {', '.join(value)}")
+        return value
 
 
 class FundedProject(_Record):

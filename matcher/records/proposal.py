@@ -74,3 +74,25 @@ class OutOfScopeCase(_Record):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     lang: Literal["nl", "en"]
     source: HttpUrl | None = None
+
+
+class PartnerCase(_Record):
+    """A real collaborative project (corpora/partner_cases_real.yaml): its description with partner names and places
+    removed, the applicant's region (the Dutch partner), and the regions its other partners really came from."""
+
+    id: str = Field(min_length=1, max_length=200)
+    projects: tuple[str, ...] = ()  # its own entries in partner_evidence.yaml (by project name)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    lang: Literal["nl", "en", "de", "fr"]
+    region: RegionCode
+    partner_regions: tuple[RegionCode, ...] = Field(min_length=1)
+    programme: str = Field(min_length=1)  # the instrument that paid, an id of the corpus
+    source: HttpUrl
+    as_of: dt.date | None = None
+
+    @field_validator("partner_regions")
+    @classmethod
+    def _not_own(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"regions listed twice: {', '.join(value)}")
+        return value

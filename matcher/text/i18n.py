@@ -161,6 +161,8 @@ def _value(lang: str, key: str, value: Any, theme_names: Mapping[str, str]) -> s
         return " - ".join(amount(lang, x) for x in value) if isinstance(value, list) else amount(lang, value)
     if key == "themes":
         return ", ".join(theme_names.get(t, t) for t in value)
+    if key == "theme":
+        return theme_names.get(value, value)
     if key == "criteria":
         return ", ".join(label(lang, "missing", c) for c in value)
     if key in ("criterion", "country", "requirement", "stage"):
