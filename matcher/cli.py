@@ -26,6 +26,7 @@ from matcher.errors import InputError, MatcherError
 from matcher.records import (
     APPLICANT_TYPES,
     DEFAULT_TOP,
+    MAX_PARTNERS,
     REGION_CODES,
     Instrument,
     Level,
@@ -125,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--applicant-type", choices=APPLICANT_TYPES)
     m.add_argument("--budget", type=_budget, help="total project budget in euros: 250000, 250.000, 1,5 miljoen, 35k")
     m.add_argument("--trl", type=_int_range("TRL", 1, 9), help="technology readiness level 1-9")
-    m.add_argument("--partners", type=_int_range("partners", 1, 1000), help="organisations in the consortium")
+    m.add_argument("--partners", type=_int_range("partners", 1, MAX_PARTNERS), help="organisations in the consortium")
     m.add_argument("--stage", choices=STAGES, help="project stage (read from the text when not given)")
     m.add_argument("--as-of", type=_date, help="date to judge deadlines at (default: today)")
     m.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)

@@ -58,8 +58,24 @@ from .uploads import read_upload
 router = APIRouter()
 
 
+# OpenAPI links to the stored run: from a triage's X-Triage-Run header (sent to a caller with a key), from a listed
+# run or a read one; after a delete, reading it again answers 404. Clients and schemathesis's stateful test follow them.
+RUN_OPERATION = "#/paths/~1v1~1triage~1runs~1{run_id}"
+
+
+def run_links(run_id: str, *methods: str) -> dict[str, Any]:
+    return {
+        f"{method.capitalize()}Run": {"operationRef": f"{RUN_OPERATION}/{method}", "parameters": {"run_id": run_id}}
+        for method in methods
+    }
+
+
 RUN_ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"model": list[MatchResult], "headers": run_header()},
+    200: {
+        "model": list[MatchResult],
+        "headers": run_header(),
+        "links": run_links(f"$response.header.{RUN_HEADER}", "get", "delete"),
+    },
     **ACCEPTED,
     **answers(400, 401, 413, 422, 429, 503, 507),
 }
@@ -262,7 +278,10 @@ RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="the id in X-Tri
 @router.get(
     "/v1/triage/runs",
     response_model=None,
-    responses={200: {"model": list[TriageRunSummary]}, **answers(401, 422, 503)},
+    responses={
+        200: {"model": list[TriageRunSummary], "links": run_links("$response.body#/0/id", "get", "delete")},
+        **answers(401, 422, 503),
+    },
 )
 def triage_runs(query: Annotated[RunsQuery, Query()], store: StoreDep, caller: CallerDep) -> list[dict[str, Any]]:
     """The stored runs of the key's organisation (an admin's: of all), newest first, without their results."""
@@ -272,14 +291,24 @@ def triage_runs(query: Annotated[RunsQuery, Query()], store: StoreDep, caller: C
 @router.get(
     "/v1/triage/runs/{run_id}",
     response_model=None,
-    responses={200: {"model": TriageRunBody}, **answers(401, 404, 422, 503)},
+    responses={
+        200: {"model": TriageRunBody, "links": run_links("$response.body#/id", "delete")},
+        **answers(401, 404, 422, 503),
+    },
 )
 def triage_run(run_id: RunId, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
     """One run with its results; 404 for a run of another organisation, as for an unknown or expired one."""
     return store.run(run_id, organisation=caller.scope).to_dict()
 
 
-@router.delete("/v1/triage/runs/{run_id}", status_code=204, responses=answers(401, 404, 422, 503))
+@router.delete(
+    "/v1/triage/runs/{run_id}",
+    status_code=204,
+    responses={
+        204: {"description": "deleted", "links": run_links("$request.path.run_id", "get")},
+        **answers(401, 404, 422, 503),
+    },
+)
 def delete_triage_run(run_id: RunId, store: StoreDep, caller: CallerDep) -> Response:
     """Delete a run with its proposals and results, by its organisation's key (or an admin's); 404 otherwise."""
     store.delete_run(run_id, organisation=caller.scope)

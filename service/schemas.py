@@ -9,11 +9,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    GetPydanticSchema,
+    StrictBool,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from matcher import Proposal
 from matcher.app import InstrumentQuery
-from matcher.records import DEFAULT_TOP, ApplicantType, Level, RegionCode
+from matcher.records import (
+    DEFAULT_TOP,
+    MAX_TEXT_CHARS,
+    REGION_CODES,
+    ApplicantType,
+    Level,
+    RegionCode,
+    Stage,
+)
+from matcher.records.proposal import MAX_BUDGET_EUR, MAX_PARTNERS
 
 MAX_TOP = 100
 MAX_PROPOSALS = 500
@@ -33,7 +53,10 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Top = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_TOP)]  # instruments per proposal in a JSON body
+# Instruments per proposal in a JSON body. The bounds come before the bool check so that they reach the integer's
+# schema: after a BeforeValidator pydantic wrote them as "ge"/"le", which are no JSON Schema keywords, so the OpenAPI
+# schema documented `top` without bounds (validation, and its messages, are the same either way).
+Top = Annotated[int, Field(ge=1, le=MAX_TOP), BeforeValidator(_not_bool)]
 
 
 class MatchRequest(Proposal):
@@ -47,12 +70,56 @@ class MatchRequest(Proposal):
         return Proposal.model_validate(self.model_dump(exclude={"top", "lang"}))
 
 
+Blank = Literal[""]  # an empty cell, as a spreadsheet's row has them: the column counts as absent
+Text = Annotated[str, Field(pattern=r"\S")]  # not only whitespace (values are stripped)
+
+
+class TriageRow(BaseModel):
+    """One proposal of `POST /v1/triage`: the columns of a triage file (`matcher.io.batch.COLUMNS`), as `Proposal`
+    has them. Only `text` is required; a column that is null or "" counts as absent.
+
+    For the OpenAPI schema only: the route takes the rows as plain objects and `proposal_from_row` checks each one
+    as a file's row is checked, so an error names the row ("proposal 2: unknown column(s) 'budget'; allowed: ...").
+    It also reads some values beyond those documented here: an `id` of another type (as its text), a `budget_eur`
+    written as people write it ("250.000", "1,5 miljoen", "35k"), a `trl` or `partners` as a string of digits.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[Text, Field(max_length=200)] | int | Blank | None = Field(
+        default=None, description="the proposal's id in the answer; default: the row's number (1, 2, ...)"
+    )
+    text: Annotated[Text, Field(max_length=MAX_TEXT_CHARS)] = Field(description="the project, in a few sentences")
+    region: Annotated[RegionCode, Field(json_schema_extra={"enum": list(REGION_CODES)})] | Blank | None = None
+    applicant_type: ApplicantType | Blank | None = None
+    budget_eur: (
+        Annotated[float, Field(ge=0, le=MAX_BUDGET_EUR)]
+        | Annotated[str, Field(pattern=r"^[0-9]{1,12}$")]
+        | Blank
+        | None
+    ) = Field(default=None, description="euros: a number, or a string of digits (also read: 250.000, 1,5 mln, 35k)")
+    trl: Annotated[int, Field(ge=1, le=9)] | Blank | None = None
+    partners: Annotated[int, Field(ge=1, le=MAX_PARTNERS)] | Blank | None = None
+    stage: Stage | Blank | None = None
+    as_of: dt.date | Blank | None = Field(default=None, description="the day to match for (default: today)")
+
+
+def _rows_schema(_: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    return handler(core_schema.list_schema(TriageRow.__pydantic_core_schema__, max_length=MAX_PROPOSALS))
+
+
+# Validated as a list of objects (each row by `proposal_from_row`, its errors naming the row), documented as a list
+# of `TriageRow`s: a list of free objects let schemathesis send rows the server must refuse, so no stateful
+# sequence (triage, then its stored run) got past the first request.
+Rows = Annotated[list[dict[str, Any]], GetPydanticSchema(get_pydantic_json_schema=_rows_schema)]
+
+
 class TriageRequest(BaseModel):
     """`POST /v1/triage`: rows as in a triage file (checked one by one by `proposal_from_row`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    proposals: list[dict[str, Any]]
+    proposals: Rows
     top: Top = DEFAULT_TOP
     lang: Lang | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from matcher import Matcher
+from matcher import Matcher, Proposal
 from matcher.cli import main
 from service.storage import FeedbackStore
 
@@ -55,6 +55,8 @@ API_CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("7 top true", "post", "/v1/match", {"json": {"text": TEXT, "top": True}}, 422,
      "field 'top': value True: a whole number, not true or false"),
     ("7 partners false", "post", "/v1/match", {"json": {"text": TEXT, "partners": False}}, 422, "field 'partners'"),
+    # Found by the stateful fuzzing: 10**25 partners reached the wording and gave a 500.
+    ("7 partners huge", "post", "/v1/match", {"json": {"text": TEXT, "partners": 10**25}}, 422, "field 'partners'"),
     ("8 budget NaN", "post", "/v1/match", raw(f'{{"text": "{TEXT}", "budget_eur": NaN}}'), 422,
      "field 'budget_eur'"),
     ("9 budget Infinity", "post", "/v1/match", raw(f'{{"text": "{TEXT}", "budget_eur": Infinity}}'), 422,
@@ -140,6 +142,12 @@ def test_api_and_upload(
     assert fragment in json.dumps(response.json(), ensure_ascii=False)
     assert not [leak for leak in LEAKS if leak in response.text]
     assert store.count_runs() == 0 and store.count() == 0  # nothing stored
+
+
+def test_a_budget_of_next_to_nothing_is_matched_without_overflow(tiny_matcher: Matcher) -> None:
+    # Found by the stateful fuzzing: 5e-324 euros overflowed numpy in the size fit (a 500 under warnings-as-errors).
+    result = tiny_matcher.match(Proposal(text=TEXT, budget_eur=5e-324))
+    assert result.matches
 
 
 # -- the command line ----------------------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ class Matcher:
             out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
         if prop.budget_eur is not None and prop.budget_eur > 0:
             usable = prop.budget_eur * self._rate
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 over = np.log10(usable / (SIZE_OVER * self._max_eur))
                 under = np.log10(self._max_eur / (SIZE_UNDER * usable))
             miss = np.nan_to_num(np.clip(np.maximum(over, under) / 2.0, 0.0, 1.0), nan=0.0)

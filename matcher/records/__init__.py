@@ -47,7 +47,7 @@ from matcher.records.corpus import (
     Status,
     Theme,
 )
-from matcher.records.proposal import DevCase, OutOfScopeCase, PartnerCase, Proposal
+from matcher.records.proposal import MAX_PARTNERS, DevCase, OutOfScopeCase, PartnerCase, Proposal
 from matcher.records.results import (
     DEFAULT_TOP,
     CallMatch,
@@ -66,6 +66,7 @@ __all__ = [
     "DEFAULT_TOP",
     "APPLICANT_TYPES",
     "ID_PATTERN",
+    "MAX_PARTNERS",
     "MAX_TEXT_CHARS",
     "NEIGHBOURS",
     "PROVINCES",

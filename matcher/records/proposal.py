@@ -15,6 +15,7 @@ from matcher.records.amounts import parse_amount
 from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record
 
 MAX_BUDGET_EUR = 1e12
+MAX_PARTNERS = 1000  # organisations in one consortium; more is a typing error (and overflows the wording)
 
 
 class Proposal(_Record):
@@ -27,7 +28,7 @@ class Proposal(_Record):
     # A trillion euros is far beyond any project; larger numbers are typing errors (and overflow the wording).
     budget_eur: float | None = Field(default=None, ge=0, le=MAX_BUDGET_EUR, allow_inf_nan=False)
     trl: int | None = Field(default=None, ge=1, le=9)
-    partners: int | None = Field(default=None, ge=1)
+    partners: int | None = Field(default=None, ge=1, le=MAX_PARTNERS)
     stage: Stage | None = None
     as_of: dt.date | None = None
 
