@@ -27,7 +27,7 @@ def test_a_scope_model_flags_the_rows_whose_probability_reaches_the_cut() -> Non
     model = ScopeModel(weights=(2.0, -2.0), intercept=0.0, cut=0.5, method="test")
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert model.outside(vectors).tolist() == [True, False]
-    with pytest.raises(ValueError, match="2 weights, vectors have 3 columns"):
+    with pytest.raises(ValueError, match="2 weights, its input has 3 columns"):
         model.probability(np.zeros((1, 3)))
 
 

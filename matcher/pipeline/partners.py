@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from matcher.io.h2020 import ALL, CountryShare, H2020Prior
+from matcher.pipeline.scope import logistic
 from matcher.records import (
     PROVINCES,
     Collaboration,
@@ -225,11 +226,8 @@ class PartnerModel:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     def scores(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[1] != len(self.weights):
-            raise ValueError(f"partner model has {len(self.weights)} weights, features have {x.shape[1]} columns")
-        z = x.astype(np.float64) @ np.asarray(self.weights, dtype=np.float64) + self.intercept
-        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
-        return out
+        """P(a real partner comes from there) per candidate row of the feature matrix `x`."""
+        return logistic(x, self.weights, self.intercept, "partner model")
 
 
 def hand_scores(x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,15 @@ from typing import Any
 import numpy as np
 
 
+def logistic(x: np.ndarray, weights: tuple[float, ...], intercept: float, what: str) -> np.ndarray:
+    """The probability of a logistic model with `weights` and `intercept` for every row of `x` (n, len(weights))."""
+    if x.shape[1] != len(weights):
+        raise ValueError(f"{what} has {len(weights)} weights, its input has {x.shape[1]} columns")
+    z = x.astype(np.float64) @ np.asarray(weights, dtype=np.float64) + intercept
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
+
+
 @dataclass(frozen=True)
 class ScopeModel:
     """Weights of the logistic model, the cut on its probability, and how both were obtained."""
@@ -28,11 +37,7 @@ class ScopeModel:
 
     def probability(self, vectors: np.ndarray) -> np.ndarray:
         """P(out of scope) per row of `vectors` (n, dim)."""
-        if vectors.shape[1] != len(self.weights):
-            raise ValueError(f"scope model has {len(self.weights)} weights, vectors have {vectors.shape[1]} columns")
-        z = vectors.astype(np.float64) @ np.asarray(self.weights, dtype=np.float64) + self.intercept
-        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
-        return out
+        return logistic(vectors, self.weights, self.intercept, "scope model")
 
     def outside(self, vectors: np.ndarray) -> np.ndarray:
         out: np.ndarray = self.probability(vectors) >= self.cut
