@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -386,7 +386,3 @@ def format_report(report: PartnerReport, n_cases: int, name: str) -> str:
     rows += ["", "Why lines of the top 3 passing their rule:", "| kind | passed | lines |", "|---|---|---|"]
     rows += [f"| {k} | {p} | {n} |" for k, (p, n) in report.why.items()]
     return "\n".join(rows)
-
-
-def feature_weights(model: PartnerModel) -> Mapping[str, float]:
-    return dict(zip(model.features, model.weights, strict=True))

@@ -426,12 +426,12 @@ def load_partner_cases(path: Path, corpus: Corpus) -> list[PartnerCase]:
     data, lines = _read_yaml(path)
     cases = _parse_list(path, data, lines, PartnerCase, problems)
     known = [i.id for i in corpus.instruments]
+    evidence = {j.project for j in corpus.joint_projects}
     for case in cases:
         where = f"{path}: case {case.id}"
         codes = [case.region, *case.partner_regions]
         _check_refs(where, "regions", codes, PARTNER_REGION_CODES, "a province or neighbour region code", problems)
         _check_refs(where, "programme", [case.programme], known, "an instrument id of the corpus", problems)
-        evidence = {j.project for j in corpus.joint_projects}
         for name in case.projects:
             if name not in evidence:
                 problems.append(f"{where}: field 'projects': value {name!r}: not a project of partner_evidence.yaml")

@@ -450,7 +450,7 @@ class PartnerFinder:
             shared=shared,
             abroad=abroad_share,
             named=frozenset(c for c in codes if c in named),
-            in_area=frozenset(c for c, r in zip(codes, rows, strict=True) if r[FEATURES.index("area")]),
+            in_area=frozenset(c for c in codes if self._by_code[c].landsdeel in areas and c not in named),
         )
 
     def score(self, found: Candidates) -> np.ndarray:
