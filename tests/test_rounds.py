@@ -43,13 +43,23 @@ ROUNDS = [
         (dt.date(2025, 6, 1), ("open", dt.date(2025, 4, 1), dt.date(2025, 9, 30))),
         (dt.date(2025, 12, 1), ("expected", dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
         (dt.date(2026, 9, 30), ("open", dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
-        (dt.date(2026, 12, 1), ("closed", dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
+        # an annual scheme between rounds: not announced, so unknown rather than closed, for about a year
+        (dt.date(2026, 12, 1), (None, dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
+        (dt.date(2027, 10, 30), (None, dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
+        (dt.date(2027, 10, 31), ("closed", dt.date(2026, 4, 1), dt.date(2026, 9, 30))),
     ],
 )
 def test_status_opens_and_closes_are_derived_from_the_rounds_on_a_day(
     day: dt.date, expected: tuple[str, dt.date, dt.date]
 ) -> None:
     assert status_on(scheme(recurrence="annual", rounds=ROUNDS), day) == expected
+
+
+def test_only_an_annual_scheme_is_between_rounds_after_its_last_round_closed() -> None:
+    day = dt.date(2026, 12, 1)
+    assert window(scheme(recurrence="annual", rounds=ROUNDS), day).code == "deadline.between_rounds"
+    assert window(scheme(recurrence="one_off", rounds=ROUNDS), day).code == "deadline.no_round_since"
+    assert window(scheme(recurrence="ended", rounds=ROUNDS), day).code == "deadline.ended"
 
 
 def test_an_announced_next_round_makes_a_closed_scheme_expected_and_a_rolling_one_is_open_without_rounds() -> None:
@@ -100,10 +110,13 @@ def test_instruments_json_keeps_the_contract_fields_as_derived_on_the_day_and_ad
     assert (shown["status"], shown["opens"], shown["closes"]) == ("open", "2026-04-01", "2026-09-30")
     assert [r["name"] for r in shown["rounds"]] == ["2025", "2026"]
     assert shown["availability"]["code"] == "deadline.open_until"
-    assert main(["instruments", *base, "--json", "--as-of", "2026-12-01"]) == 0
+    assert main(["instruments", *base, "--json", "--as-of", "2027-12-01"]) == 0
     listed = {i["id"]: i for i in json.loads(capsys.readouterr().out)}
     assert listed["nl-scholing"]["status"] == "closed" and listed["nl-waterstof"]["status"] == "rolling"
     assert "status" not in listed["eu-zorg"]  # no round dates: unknown, left out rather than guessed
+    assert main(["instruments", "nl-scholing", *base, "--json", "--as-of", "2026-12-01"]) == 0
+    between = json.loads(capsys.readouterr().out)  # two months after its 2026 round: between rounds, not closed
+    assert "status" not in between and between["availability"]["code"] == "deadline.between_rounds"
 
 
 def test_the_audit_names_what_needs_attention_and_fails_only_on_a_contradiction(tmp_path: Path) -> None:
@@ -132,3 +145,12 @@ def test_the_audit_command_prints_a_summary_line_and_exits_0_on_the_bundled_corp
     assert main(["audit", "--as-of", "2026-12-01", "--model", "hashing"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("2") and "records (eu " in last and last.endswith("0 contradictions")
+
+
+def test_a_later_round_named_without_dates_makes_a_closed_scheme_uncertain_for_a_year() -> None:
+    undated = {"name": "2026", "source": {"url": "https://www.fryslan.frl/x", "as_of": dt.date(2026, 2, 1)}}
+    found = scheme(recurrence="one_off", rounds=[ROUNDS[0], undated])  # 2025 round closed 2025-09-30
+    assert window(found, dt.date(2026, 11, 30)).code == "deadline.undated_round"
+    assert window(found, dt.date(2026, 11, 30)).params == {"source": "www.fryslan.frl, 2026-02-01"}
+    assert window(found, dt.date(2027, 3, 15)).code == "deadline.no_round_since"  # over a year after that source
+    assert window(found, dt.date(2026, 1, 15)).code == "deadline.no_round_since"  # before the source said so

@@ -230,7 +230,8 @@ def test_triage_rejects_an_empty_text_row(client: TestClient) -> None:
         ("?level=regional&region=NL-GE&applicant_type=startup&open_on=2026-11-30", ["rom-oost-lening"]),
         ("?region=NL-GE&theme=agrifood", ["prov-gelderland-eiwit"]),
         ("?region=NL-GE&theme=agrifood&open_on=2025-01-01", ["prov-gelderland-eiwit"]),  # inside its last round
-        ("?region=NL-GE&theme=agrifood&open_on=2025-02-01", []),  # after it, and the source says closed
+        ("?region=NL-GE&theme=agrifood&open_on=2025-02-01", ["prov-gelderland-eiwit"]),  # annual: between rounds
+        ("?region=NL-GE&theme=agrifood&open_on=2026-03-15", []),  # over a year after it, nothing announced
     ],
 )
 def test_instruments_filters(client: TestClient, query: str, ids: list[str]) -> None:

@@ -9,7 +9,13 @@ reads them on a day:
   `rolling` with no dated round;
 - `uncertain`: a round (or an announced next round) opens after the day; the last round closed and a source announces
   the next one; or nothing dated is known (a scheme with rounds whose dates no source gives): "availability unknown";
-- `closed`: the last round closed and no source announces another, or the scheme has ended: "no open round since".
+  An `annual` scheme whose last round closed less than a year before the day is `uncertain` too ("annual scheme:
+  the last round closed on ...; the next one is not announced yet"): its recurrence is a sourced fact, and a yearly
+  programme between two rounds (EIC Accelerator, LIFE, CEF) is one to prepare for, not one that ended; so is a
+  scheme with a later round that a source names without its dates (within a year of that source);
+- `closed`: the last round closed and no source announces another (for an annual scheme: more than a year ago, so a
+  year was skipped or the record is stale, which `analysis.audit` reports), or the scheme has ended: "no open round
+  since".
 
 A programme with calls (imported topics whose `parent` it is, `corpus.calls_of`) is open while one of its calls is
 open ("2 open calls; the first closes on ..."); with none open it is what its own rounds say, except that calls still
@@ -30,6 +36,9 @@ from typing import Any, Literal
 from matcher.records import PROVINCES, Instrument, Round, Status
 
 Availability = Literal["open", "uncertain", "closed"]
+# How long after its last round closed an annual scheme is still between rounds (a year, and the weeks a new work
+# programme or regulation usually takes to be published).
+BETWEEN_ROUNDS = dt.timedelta(days=365 + 30)
 
 
 @dataclass(frozen=True)
@@ -97,8 +106,15 @@ def _own_window(inst: Instrument, day: dt.date) -> Window:
         last = dated[-1]
         end = last.closes or last.opens
         assert end is not None
+        named = [(r.source.as_of, r) for r in inst.rounds if r.source is not None and r not in dated]
+        newer = [(said, r) for said, r in named if end < said <= day and day - said <= BETWEEN_ROUNDS]
+        if newer and inst.recurrence != "ended":  # a later round that a source names without giving its dates
+            r = newer[-1][1]
+            return Window("uncertain", "deadline.undated_round", {"source": _source_of(inst, r)}, r)
         if inst.recurrence == "ended":
             return Window("closed", "deadline.ended", {"closes": end.isoformat()}, last, "closed")
+        if inst.recurrence == "annual" and day - end <= BETWEEN_ROUNDS:
+            return Window("uncertain", "deadline.between_rounds", {"closes": end.isoformat()}, last, None)
         return Window("closed", "deadline.no_round_since", {"closes": end.isoformat()}, last, "closed")
     if inst.recurrence == "ended":
         return Window("closed", "deadline.ended_undated", {"source": _source_of(inst, None)}, None, "closed")
