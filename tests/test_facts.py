@@ -94,3 +94,18 @@ def test_the_engine_uses_what_it_read_and_the_users_values_win(tiny_matcher: Mat
     given = app.match(tiny_matcher, Proposal(text=text, region="NL-GR", as_of=day))
     assert "region" not in given.read_from_text
     assert "text_disagrees_region" in given.flags
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("We werken met een Vlaamse hogeschool aan een coating.", "met een vlaamse hogeschool"),
+        ("We test the sensor with a German hospital.", "with a german hospital"),
+        ("Wij zijn een mkb-bedrijf met 12 medewerkers in Enschede.", None),
+        ("Wij starten met een nieuw product voor de bouw.", None),
+    ],
+)
+def test_one_partner_in_the_singular_is_a_call_for_partners(text: str, words: str | None) -> None:
+    from matcher.text.facts import speaks_of_partners
+
+    assert speaks_of_partners(text) == words

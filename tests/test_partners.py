@@ -471,6 +471,11 @@ def test_a_zeeland_hydrogen_pilot_with_a_flemish_partner_and_a_bakery(real_match
     assert any(w.startswith("Echte projecten met partners uit Zeeland en Vlaanderen: ") for w in first.why)
     bakery = Proposal(text="Onze bakkerij in Zwolle wil twee nieuwe ovens kopen om meer brood te bakken.")
     assert real_matcher.match(bakery, as_of=TODAY).partner_regions == ()
+    # one partner named in the singular ("met een Vlaamse hogeschool") calls for partners too, its region first
+    coating = Proposal(
+        text="Wij ontwikkelen in Breda een nieuwe coating voor windturbinebladen met een Vlaamse hogeschool.",
+    )
+    assert real_matcher.match(coating, as_of=TODAY).partner_regions[0].region == "BE-VLG"
 
 
 @pytest.mark.slow

@@ -94,6 +94,18 @@ class Scores:
     overlap: np.ndarray  # (n, n_instruments) share of the proposal's theme weight each instrument covers
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """One proposal's ranking (`Matcher._rank`): fitted scores, scores with calls folded in, the best calls of each
+    programme, the order, and the requirement checks read on the way."""
+
+    final: np.ndarray
+    ranked: np.ndarray
+    calls: dict[int, list[tuple[int, tuple[Check, ...]]]]
+    order: np.ndarray
+    requirements: dict[int, tuple[Check, ...]]
+
+
 class Matcher:
     """Ranks the corpus's instruments for proposals. Build once, match many times."""
 
@@ -353,10 +365,7 @@ class Matcher:
         out = []
         for row, given in enumerate(proposals):
             prop = self.with_facts(given)[0]
-            reqs = self.requirement_checks(prop)
-            final = self.fit(scores.final[row], prop, reqs)
-            ranked, _ = self.grouped(final, prop, prop.as_of or today, reqs)
-            order = np.argsort(-ranked, kind="stable")
+            order = self._rank(scores.final[row], prop, prop.as_of or today).order
             themes = scores.themes[row]
             vector = scores.vectors[row]
             out.append(self.partners.candidates(prop.text, themes, vector, prop.region, self._by_fit(order)))
@@ -379,10 +388,9 @@ class Matcher:
     def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date | None, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
-        reqs = self.requirement_checks(prop)
-        final = self.fit(scores.final[row], prop, reqs)
-        ranked, calls = self.grouped(final, prop, as_of, reqs)
-        order = np.argsort(-ranked, kind="stable")
+        ranking = self._rank(scores.final[row], prop, as_of)
+        final, ranked, calls, order = ranking.final, ranking.ranked, ranking.calls, ranking.order
+        reqs = ranking.requirements
         kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         rejected: list[tuple[int, tuple[Check, ...], Eligibility]] = []
         for pos in order:
@@ -424,6 +432,14 @@ class Matcher:
             flags=found + conflicts(given, facts),
             read_from_text=read,
         )
+
+    def _rank(self, row: np.ndarray, prop: Proposal, as_of: dt.date | None) -> Ranking:
+        """One proposal's score row (`Scores.final`) with its fit added, its calls folded into their programmes and
+        the order that ranks them: the steps `match` and the partner candidates share."""
+        reqs = self.requirement_checks(prop)
+        final = self.fit(row, prop, reqs)
+        ranked, calls = self.grouped(final, prop, as_of, reqs)
+        return Ranking(final, ranked, calls, np.argsort(-ranked, kind="stable"), reqs)
 
     def grouped(
         self, final: np.ndarray, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]

@@ -299,7 +299,10 @@ _COLLABORATION = re.compile(
     r"together with|collaborat\w*|cooperat\w*|joint|alongside|with an? \w+ (?:from|in)|met een \w+ uit|keten\w*|"
     r"(?:met|with) (?:\w+ )?(?:telers|verwerkers|bedrijven|ondernemers|boeren|partijen|organisaties|gemeenten|"
     r"scholen|ziekenhuizen|hogescholen|instellingen|producenten|leveranciers|growers|companies|firms|farmers|"
-    r"hospitals|universities|schools|municipalities|organi[sz]ations))\b"
+    r"hospitals|universities|schools|municipalities|organi[sz]ations)|"
+    r"(?:met|with) (?:een|a|an) (?:\w+ )?(?:bedrijf|hogeschool|instelling|organisatie|ziekenhuis|gemeente|school|"
+    r"producent|leverancier|teler|boer|ondernemer|instituut|onderzoeksinstituut|company|firm|college|hospital|"
+    r"municipality|organi[sz]ation|institute|farmer|grower|supplier|producer))\b"
 )
 
 
