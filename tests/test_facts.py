@@ -109,3 +109,18 @@ def test_one_partner_in_the_singular_is_a_call_for_partners(text: str, words: st
     from matcher.text.facts import speaks_of_partners
 
     assert speaks_of_partners(text) == words
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("The plant will require an investment of more than EUR 600mn.", 600_000_000.0),
+        ("Dengue infects 400 million people a year; we need EUR 2 million for the trial.", 2_000_000.0),
+        ("Het project zal jaarlijks 4 miljoen ton CO2 vermijden.", None),
+        ("We bereiken 2 miljoen gebruikers met een budget van €450k.", 450_000.0),
+        ("Het project kost 2,5 miljoen.", 2_500_000.0),
+    ],
+)
+def test_a_count_with_a_scale_word_is_not_a_budget(text: str, budget: float | None, places: Gazetteer) -> None:
+    found = read_facts(text, places).get("budget_eur")
+    assert (found.value if found else None) == budget

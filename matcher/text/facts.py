@@ -90,11 +90,22 @@ _HEADCOUNT = re.compile(
 )
 LARGE = 250  # the EU definition of an SME: fewer than 250 staff
 
-_UNITS = r"(?:k|m|mln|mio|miljoen|million|mld|miljard|billion|bn)"
+_UNITS = r"(?:k|m|mn|mln|mio|miljoen|million|mld|miljard|billion|bn)"
 _MONEY = re.compile(
     r"(?:€|\beur(?:o|os)?\b)\s*[0-9][0-9.,\s]*(?:\s*" + _UNITS + r"\b)?"
     r"|\b[0-9][0-9.,]*\s*" + _UNITS + r"?\s*(?:€|euro's|euros?\b|eur\b)"
     r"|\b[0-9][0-9.,]*\s*(?:k|mln|miljoen|million)\b",
+    re.IGNORECASE,
+)
+# A number with a scale word but no currency is money unless a word for something else follows it ("400 million
+# people", "4 miljoen ton CO2", "2 million users"): then it is a count, not a budget.
+_CURRENCY_WORD = re.compile(r"€|\beur", re.IGNORECASE)
+_COUNTED = re.compile(
+    r"\s*(?:mensen|personen|inwoners|gebruikers|klanten|bezoekers|huishoudens|pati[eë]nten|leerlingen|studenten|"
+    r"dieren|bomen|stuks|banen|ton|tonnen|liter|kilo|kg|km|kilometer|hectare|ha|m2|m3|kwh|mwh|gwh|kw|mw|gw|"
+    r"vierkante|kubieke|keer|jaar|people|persons|inhabitants|users|customers|visitors|households|patients|pupils|"
+    r"students|animals|trees|units|pieces|jobs|tons?|tonnes|litres?|liters?|square|cubic|times|years|downloads|"
+    r"views|passengers|passagiers|reizigers|vehicles|voertuigen|kilometres?|kilometers?|miles)\b",
     re.IGNORECASE,
 )
 _BUDGET_WORDS = re.compile(r"\b(budget|begroting|kosten|investering|totaal|total|costs?|omvang|projectbudget)\b")
@@ -173,6 +184,8 @@ def _budget(text: str) -> ReadFact | None:
     amounts: list[tuple[bool, float, str]] = []
     for m in _MONEY.finditer(text):
         written = m.group(0).strip().rstrip(".,")
+        if _CURRENCY_WORD.search(written) is None and _COUNTED.match(text, m.end()):
+            continue  # a count of people, tonnes or users, not an amount of money
         try:
             value = parse_amount(written)
         except AmountError:
