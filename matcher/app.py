@@ -99,6 +99,7 @@ def load_corpus_from(settings: Settings) -> Corpus:
 def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     """The matcher of the settings, with built artefacts (loaded, or built and stored) and the calibrated threshold."""
     from matcher.analysis.calibration import load_or_calibrate
+    from matcher.analysis.examples import load_or_encode
     from matcher.analysis.partner_model import load_or_train as load_partner_model
     from matcher.analysis.scope import load_or_train
     from matcher.io.h2020 import load_h2020
@@ -111,7 +112,9 @@ def load_matcher(settings: Settings, rebuild: bool = False) -> Matcher:
     folder = settings.artefacts / _slug(encoder.name)
     emb = artefacts.load_or_build(corpus, encoder, folder, force=rebuild, index_spec=settings.index)
     h2020 = load_h2020(settings.h2020, corpus.mappings.h2020_parts) if settings.h2020 else None
-    matcher = Matcher(corpus, encoder, emb, h2020=h2020)
+    plain = Matcher(corpus, encoder, emb, h2020=h2020)
+    examples = load_or_encode(plain, settings.real_cases, settings.partner_cases, settings.artefacts)
+    matcher = plain.with_examples(examples)
     threshold = load_or_calibrate(matcher, settings.dev_cases, settings.artefacts)
     log.info("weak-match threshold %.4f (%s)", threshold.value, threshold.method)
     calibrated = matcher.with_weak_match(threshold.value, calibration=threshold)

@@ -98,9 +98,8 @@ def calibrate(matcher: Matcher, cases: Sequence[DevCase], as_of: dt.date = AS_OF
 
 def artefact_path(matcher: Matcher, dev_cases: Path, artefacts: Path) -> Path:
     """Where the threshold of this model, corpus and dev-cases file is stored."""
-    key = hashlib.sha256(
-        f"{VERSION}|{matcher.encoder.name}|{matcher.corpus.hash}|".encode() + dev_cases.read_bytes()
-    ).hexdigest()[:16]
+    head = f"{VERSION}|{matcher.encoder.name}|{matcher.corpus.hash}|{matcher.examples_key}|"
+    key = hashlib.sha256(head.encode() + dev_cases.read_bytes()).hexdigest()[:16]
     return artefacts / "calibration" / f"weak-threshold-{key}.json"
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -160,6 +161,22 @@ def ranked_ids(result: MatchResult, relevant: Mapping[str, int]) -> list[str]:
     return out
 
 
+def match_cases(
+    matcher: Matcher, cases: Sequence[DevCase], proposals: Sequence[Proposal], **options: Any
+) -> list[MatchResult]:
+    """`match_batch` of the cases' proposals, each case without the funded example of its own page (a real case is
+    one of the engine's examples, `analysis.examples`): cases of one page are matched together."""
+    pages: dict[str, list[int]] = {}
+    for k, c in enumerate(cases):
+        pages.setdefault(str(c.source) if c.source is not None else "", []).append(k)
+    found: dict[int, MatchResult] = {}
+    for page, rows in pages.items():
+        with matcher.leaving_out({page} if page else set()):
+            results = matcher.match_batch([proposals[k] for k in rows], **options)
+        found.update(zip(rows, results, strict=True))
+    return [found[k] for k in range(len(cases))]
+
+
 def evaluate(
     matcher: Matcher,
     cases: Sequence[DevCase],
@@ -175,7 +192,7 @@ def evaluate(
     n = len(matcher.instruments)
     out = []
     for mode in modes:
-        results = matcher.match_batch(proposals, top_k=n, as_of=as_of, mode=mode, availability=availability)
+        results = match_cases(matcher, cases, proposals, top_k=n, as_of=as_of, mode=mode, availability=availability)
         run: Run = {r.proposal_id: ranked_ids(r, qrels[r.proposal_id]) for r in results}
         partner = None
         if mode == "hybrid":

@@ -99,10 +99,10 @@ def labelled(cases: Sequence[PartnerCase]) -> list[Labelled]:
 
 
 def candidates_of(matcher: Matcher, cases: Sequence[Labelled], as_of: dt.date) -> list[Candidates]:
-    """The candidates of every case, each without the evidence of its own project."""
+    """The candidates of every case, each without the evidence (and funded example) of its own project."""
     out = []
     for case in cases:
-        with matcher.partners.leaving_out(set(case.leave_out)):
+        with matcher.partners.leaving_out(set(case.leave_out)), matcher.leaving_out(set(case.leave_out)):
             out.extend(matcher.partner_candidates([case.proposal], as_of=as_of))
     return out
 
@@ -174,7 +174,8 @@ def train(matcher: Matcher, cases: Sequence[Labelled], as_of: dt.date) -> Partne
 
 
 def artefact_path(matcher: Matcher, files: Sequence[Path], artefacts: Path) -> Path:
-    digest = hashlib.sha256(f"{VERSION}|{matcher.encoder.name}|{matcher.corpus.hash}|{FEATURES}|".encode())
+    key = f"{VERSION}|{matcher.encoder.name}|{matcher.corpus.hash}|{FEATURES}|{matcher.examples_key}|"
+    digest = hashlib.sha256(key.encode())
     for f in files:
         digest.update(f.read_bytes())
     digest.update(Path(partners.__file__).read_bytes())  # the features are computed there: a change retrains
@@ -343,7 +344,7 @@ def evaluate(matcher: Matcher, cases: Sequence[PartnerCase], as_of: dt.date) -> 
     gate: list[bool] = []
     checks: list[WhyCheck] = []
     for case in every:
-        with matcher.partners.leaving_out(set(case.leave_out)):
+        with matcher.partners.leaving_out(set(case.leave_out)), matcher.leaving_out(set(case.leave_out)):
             result = matcher.match(case.proposal, as_of=as_of)
             counted = matcher.partners.evidence()
         gate.append(bool(result.partner_regions))

@@ -23,12 +23,16 @@ def why_codes(
     shared_terms: Sequence[str],
     checks: Sequence[Check],
     stage: str | None = None,
+    funded: str | None = None,
 ) -> list[Reason]:
-    """Shared theme ids, the project's stage where the scheme serves it, the closest passage of the scheme (quoted as
-    it is), shared terms, the information missing."""
+    """Shared theme ids, the page of a similar project the scheme really paid for (`funded`), the project's stage
+    where the scheme serves it, the closest passage of the scheme (quoted as it is), shared terms, the information
+    missing."""
     lines = []
     if shared_themes:
         lines.append(reason("why.shared_themes", themes=list(shared_themes)))
+    if funded:
+        lines.append(reason("why.funded_example", url=funded))
     if stage is not None and stage in inst.stages:
         lines.append(reason("why.stage_fit", stage=stage))
     if closest_passage:

@@ -11,6 +11,7 @@ The batch path is the real one; `match` is a batch of one.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import logging
@@ -24,7 +25,7 @@ from scipy import sparse
 
 from matcher.io.corpus import Corpus
 from matcher.io.h2020 import H2020Prior
-from matcher.pipeline.evidence import ProjectEvidence
+from matcher.pipeline.evidence import KNN_FLOOR, FundedExamples, ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import (
     STRONGEST,
@@ -92,6 +93,8 @@ class Scores:
     dense: np.ndarray  # (n, n_instruments) dense cosine blend per instrument (before fusion)
     lexical: np.ndarray  # (n, n_instruments) lexical score per instrument
     overlap: np.ndarray  # (n, n_instruments) share of the proposal's theme weight each instrument covers
+    examples: np.ndarray | None = None  # (n, n_instruments) cosine of the closest funded example (-1: none)
+    example_of: np.ndarray | None = None  # (n, n_instruments) index of that example in `Matcher.examples`
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class Matcher:
         self.weak_match = weak_match
         self.calibration: object | None = None  # how `weak_match` was obtained (set by `app.load_matcher`)
         self.scope: ScopeModel | None = None  # out-of-scope texts (set by `app.load_matcher`; `with_scope`)
+        self.examples: FundedExamples | None = None  # really funded projects (`app.load_matcher`; `with_examples`)
         self.encoder = encoder
         self.embeddings = embeddings
         self.dense_weight = dense_weight
@@ -235,6 +239,24 @@ class Matcher:
         clone.partners = self.partners.with_model(model)
         return clone
 
+    def with_examples(self, examples: FundedExamples | None) -> Matcher:
+        """The same matcher that also ranks by the closest really funded project of each instrument (hybrid mode)."""
+        clone = copy.copy(self)
+        clone.examples = examples if examples is not None and len(examples) else None
+        return clone
+
+    @property
+    def examples_key(self) -> str:
+        """'' without funded examples, else what they are: part of the keys of artefacts computed from rankings."""
+        return self.examples.key if self.examples is not None else ""
+
+    def leaving_out(self, sources: set[str]) -> typing.ContextManager[None]:
+        """Within the block, the funded examples of these pages do not count (a labelled case without its own
+        project; evaluation only)."""
+        if self.examples is None:
+            return contextlib.nullcontext()
+        return self.examples.leaving_out(sources)
+
     def with_scope(self, model: ScopeModel | None) -> Matcher:
         """The same matcher whose `weak_match` decision also asks the scope model (`pipeline.scope`)."""
         clone = copy.copy(self)
@@ -255,6 +277,7 @@ class Matcher:
 
     def score(self, texts: Sequence[str], mode: Mode = "hybrid", vectors: np.ndarray | None = None) -> Scores:
         texts = [without_amounts(t) for t in texts]
+        best = which = None
         vecs = self.encode(texts) if vectors is None else vectors
         passage = self.embeddings.index.candidate_matrix(vecs)  # HNSW: only candidates scored, the rest -1
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
@@ -271,6 +294,9 @@ class Matcher:
             cross = self.cross_lingual(languages)
             fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight, cross)
             final = absolute_scores(fused, dense, self.embeddings.reference)
+            if self.examples is not None:
+                best, which = self.examples.scores(vecs)
+                final = self.examples.add_to(final, best)
         return Scores(
             final=final,
             passage=passage,
@@ -281,6 +307,8 @@ class Matcher:
             dense=dense,
             lexical=lexical,
             overlap=overlap,
+            examples=best,
+            example_of=which,
         )
 
     def cross_lingual(self, languages: Sequence[str]) -> np.ndarray:
@@ -547,6 +575,10 @@ class Matcher:
         closest = self.embeddings.passages[cols[int(np.argmax(passage_row[cols]))]].text if len(cols) else None
         shared = [t for t in themes if t in inst.themes]
         terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
+        funded = None
+        if self.examples is not None and scores.examples is not None and scores.example_of is not None:
+            if scores.examples[row, pos] > KNN_FLOOR:
+                funded = self.examples.examples[int(scores.example_of[row, pos])].source
         return Match.model_construct(
             instrument_id=inst.id,
             name=inst.name,
@@ -555,7 +587,7 @@ class Matcher:
             score=round(score, 4),
             eligibility=eligibility,
             checks=tuple(c.record() for c in checks),
-            why_codes=tuple(why_codes(inst, shared, closest, terms, checks, prop.stage)),
+            why_codes=tuple(why_codes(inst, shared, closest, terms, checks, prop.stage, funded)),
             next_step_codes=tuple(next_step_codes(inst, checks)),
             instrument_type=inst.instrument_type,
             administrator=inst.administrator,
