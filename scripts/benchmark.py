@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from matcher import Matcher, Proposal, Settings, app, load_corpus, load_dev_cases, load_encoder
+from matcher.analysis.examples import load_or_encode
 from matcher.retrieval.artefacts import build
 
 
@@ -50,6 +51,8 @@ def main() -> None:
     embeddings = build(corpus, encoder)
     build_s = time.perf_counter() - start
     matcher = Matcher(corpus, encoder, embeddings)
+    found = load_or_encode(matcher, settings.real_cases, settings.partner_cases, settings.artefacts)
+    matcher = matcher.with_examples(found)  # as `app.load_matcher` ranks
 
     proposals = [Proposal(id=str(i), text=t) for i, t in enumerate(texts)]
     matcher.match_batch(proposals[:20], as_of=as_of)  # warm caches and threads

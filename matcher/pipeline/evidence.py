@@ -69,6 +69,9 @@ def _similar(project: FundedProject, similarity: float) -> SimilarProject:
 # examples) from 0.634 to 0.664 and on the real ones from 0.521 to 0.633 (0.5 / 0.3: 0.650 and 0.622).
 KNN_WEIGHT = 0.8
 KNN_FLOOR = 0.3
+# A funded project is named as similar in a why line only from this cosine: below it, it still lifts the instrument a
+# little, but an adviser should not read "a similar project" for one that shares a field and little else.
+SIMILAR_FROM = 0.5
 
 
 @dataclass(frozen=True)

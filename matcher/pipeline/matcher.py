@@ -25,7 +25,7 @@ from scipy import sparse
 
 from matcher.io.corpus import Corpus
 from matcher.io.h2020 import H2020Prior
-from matcher.pipeline.evidence import KNN_FLOOR, FundedExamples, ProjectEvidence
+from matcher.pipeline.evidence import SIMILAR_FROM, FundedExamples, ProjectEvidence
 from matcher.pipeline.explain import next_step_codes, why_codes
 from matcher.pipeline.partners import (
     STRONGEST,
@@ -577,7 +577,7 @@ class Matcher:
         terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
         funded = None
         if self.examples is not None and scores.examples is not None and scores.example_of is not None:
-            if scores.examples[row, pos] > KNN_FLOOR:
+            if scores.examples[row, pos] >= SIMILAR_FROM:
                 funded = self.examples.examples[int(scores.example_of[row, pos])].source
         return Match.model_construct(
             instrument_id=inst.id,
