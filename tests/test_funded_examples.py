@@ -36,12 +36,14 @@ def test_the_closest_example_of_each_instrument_counts_and_a_case_can_leave_its_
         np.vstack([unit(1, 0), unit(0.6, 0.8), unit(0, 1)]),
         IDS,
     )
-    best, which = examples.scores(unit(1, 0)[None, :])
-    assert best[0].round(3).tolist() == [1.0, -1.0, 0.0]  # b paid nothing: -1
-    assert which[0].tolist() == [0, -1, 2]
+    best, sims = examples.scores(unit(1, 0)[None, :])
+    assert best[0].tolist() == pytest.approx([1.0, -1.0, 0.0], abs=1e-6)  # b paid nothing: -1
+    assert examples.closest(sims[0], 0) == FundedExample("a", "https://x.org/1")
+    assert examples.closest(sims[0], 1) is None
     with examples.leaving_out({"https://x.org/1"}):
-        best, which = examples.scores(unit(1, 0)[None, :])
-        assert best[0].round(3).tolist() == [0.6, -1.0, 0.0] and which[0].tolist() == [1, -1, 2]
+        best, sims = examples.scores(unit(1, 0)[None, :])
+        assert best[0].tolist() == pytest.approx([0.6, -1.0, 0.0], abs=1e-6)
+        assert examples.closest(sims[0], 0) == FundedExample("a", "https://x.org/2")
     assert examples.scores(unit(1, 0)[None, :])[0][0, 0] == pytest.approx(1.0)  # back after the block
     lifted = examples.add_to(np.array([[0.5, 0.5, 0.5]]), np.array([[1.0, -1.0, 0.0]]))
     assert lifted.round(4).tolist() == [[min(1.0, 0.5 + KNN_WEIGHT * (1 - KNN_FLOOR)), 0.5, 0.5]]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.records import FundedProject, SimilarProject
+from matcher.retrieval.fusion import owner_max
 from matcher.retrieval.vectors import normalise
 
 MAX_SIMILAR = 3
@@ -126,22 +127,21 @@ class FundedExamples:
             self._left_out = before
 
     def scores(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per proposal and instrument, the cosine of the closest example it paid (-1 where none) and that example's
-        index (-1 where none)."""
-        n = vectors.shape[0]
-        best = np.full((n, self._n), -1.0, dtype=np.float64)
-        which = np.full((n, self._n), -1, dtype=np.int64)
-        if not self.examples or n == 0:
-            return best, which
-        sims = normalise(vectors) @ self.vectors.T
+        """Per proposal and instrument, the cosine of the closest example it paid (-1 where none), and per proposal
+        the cosine of every example (-1 for those left out)."""
+        sims = normalise(vectors) @ self.vectors.T if len(self.examples) else np.zeros((vectors.shape[0], 0))
         if self._left_out:
             gone = np.array([e.source in self._left_out for e in self.examples], dtype=bool)
             sims[:, gone] = -1.0
-        for k, owner in enumerate(self._owner):
-            better = sims[:, k] > best[:, owner]
-            best[better, owner] = sims[better, k]
-            which[better, owner] = k
-        return best, which
+        best = owner_max(sims, self._owner, self._n)
+        return best, sims
+
+    def closest(self, sims: np.ndarray, instrument: int) -> FundedExample | None:
+        """The example of the instrument at position `instrument` closest to the proposal whose cosines are `sims`."""
+        mine = np.flatnonzero(self._owner == instrument)
+        if not len(mine):
+            return None
+        return self.examples[int(mine[np.argmax(sims[mine])])]
 
     def add_to(self, scores: np.ndarray, best: np.ndarray) -> np.ndarray:
         """The ranking scores with KNN_WEIGHT times the cosine above KNN_FLOOR of the closest examples added, capped

@@ -94,7 +94,7 @@ class Scores:
     lexical: np.ndarray  # (n, n_instruments) lexical score per instrument
     overlap: np.ndarray  # (n, n_instruments) share of the proposal's theme weight each instrument covers
     examples: np.ndarray | None = None  # (n, n_instruments) cosine of the closest funded example (-1: none)
-    example_of: np.ndarray | None = None  # (n, n_instruments) index of that example in `Matcher.examples`
+    example_sims: np.ndarray | None = None  # (n, n_examples) cosine of each funded example
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ class Matcher:
 
     def score(self, texts: Sequence[str], mode: Mode = "hybrid", vectors: np.ndarray | None = None) -> Scores:
         texts = [without_amounts(t) for t in texts]
-        best = which = None
+        best = sims = None
         vecs = self.encode(texts) if vectors is None else vectors
         passage = self.embeddings.index.candidate_matrix(vecs)  # HNSW: only candidates scored, the rest -1
         dense = dense_instrument_scores(passage, self._owner_of, self._summary_cols)
@@ -295,7 +295,7 @@ class Matcher:
             fused = fuse(dense, lexical, overlap, self.dense_weight, self.theme_weight, cross)
             final = absolute_scores(fused, dense, self.embeddings.reference)
             if self.examples is not None:
-                best, which = self.examples.scores(vecs)
+                best, sims = self.examples.scores(vecs)
                 final = self.examples.add_to(final, best)
         return Scores(
             final=final,
@@ -308,7 +308,7 @@ class Matcher:
             lexical=lexical,
             overlap=overlap,
             examples=best,
-            example_of=which,
+            example_sims=sims,
         )
 
     def cross_lingual(self, languages: Sequence[str]) -> np.ndarray:
@@ -576,9 +576,10 @@ class Matcher:
         shared = [t for t in themes if t in inst.themes]
         terms = self.lexical.shared_terms(scores.word_rows[row], pos, top=5)
         funded = None
-        if self.examples is not None and scores.examples is not None and scores.example_of is not None:
+        if self.examples is not None and scores.examples is not None and scores.example_sims is not None:
             if scores.examples[row, pos] >= SIMILAR_FROM:
-                funded = self.examples.examples[int(scores.example_of[row, pos])].source
+                found = self.examples.closest(scores.example_sims[row], pos)
+                funded = found.source if found is not None else None
         return Match.model_construct(
             instrument_id=inst.id,
             name=inst.name,
