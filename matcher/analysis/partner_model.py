@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.analysis.stored import manifest
 from matcher.io.atomic import write_bytes
 from matcher.io.corpus import Corpus, load_partner_cases
 from matcher.pipeline import partners
@@ -205,14 +206,7 @@ def load_or_train(
             log.warning("%s: unreadable, training again", path)
     day = as_of or max((c.as_of for c in cases if c.as_of), default=dt.date.today())
     model = train(matcher, labelled(cases), day)
-    manifest = {
-        "format": VERSION,
-        "model": matcher.encoder.name,
-        "corpus_hash": matcher.corpus.hash,
-        "cases": {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
-        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    stored = dataclasses.replace(model, manifest=manifest)
+    stored = dataclasses.replace(model, manifest=manifest(VERSION, matcher, files, "cases"))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(path, json.dumps(asdict(stored)).encode())
     log.info("partner model stored in %s (%s)", path, model.method)

@@ -14,7 +14,6 @@ figure quoted is never measured on the texts a model was trained on. The final m
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from matcher.analysis.calibration import OFF_TOPIC
+from matcher.analysis.stored import manifest
 from matcher.io.atomic import write_bytes
 from matcher.io.corpus import load_dev_cases, load_out_of_scope
 from matcher.pipeline.matcher import Matcher
@@ -119,14 +119,8 @@ def load_or_train(
         inside += [c.text for c in load_dev_cases(real_cases, matcher.corpus)]
     outside = [c.text for c in load_out_of_scope(out_of_scope)] + list(OFF_TOPIC)
     model = train(matcher, inside, outside)
-    manifest = {
-        "format": VERSION,
-        "model": matcher.encoder.name,
-        "corpus_hash": matcher.corpus.hash,
-        "files": {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
-        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    stored = ScopeModel(model.weights, model.intercept, model.cut, model.method, model.cross_validated, manifest)
+    made = manifest(VERSION, matcher, files)
+    stored = ScopeModel(model.weights, model.intercept, model.cut, model.method, model.cross_validated, made)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(path, json.dumps(asdict(stored)).encode())
     log.info("scope model stored in %s (%s)", path, model.cross_validated)

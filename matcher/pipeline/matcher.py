@@ -250,7 +250,7 @@ class Matcher:
         """'' without funded examples, else what they are: part of the keys of artefacts computed from rankings."""
         return self.examples.key if self.examples is not None else ""
 
-    def leaving_out(self, sources: set[str]) -> typing.ContextManager[None]:
+    def leaving_out(self, sources: set[str]) -> contextlib.AbstractContextManager[None]:
         """Within the block, the funded examples of these pages do not count (a labelled case without its own
         project; evaluation only)."""
         if self.examples is None:

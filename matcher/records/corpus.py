@@ -288,6 +288,13 @@ class PageSource(_Record):
     as_of: dt.date | None = None
 
 
+def distinct_regions(value: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of region codes, refused when one is listed twice (partner evidence and partner cases)."""
+    if len(set(value)) != len(value):
+        raise ValueError(f"regions listed twice: {', '.join(value)}")
+    return value
+
+
 class JointProject(_Record):
     """A real project that joined partners from several regions (corpora/partner_evidence.yaml): derived facts with
     the page they came from, no text. Counted per pair of regions and theme as evidence for partner regions."""
@@ -301,9 +308,7 @@ class JointProject(_Record):
     @field_validator("regions")
     @classmethod
     def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"regions listed twice: {', '.join(value)}")
-        return value
+        return distinct_regions(value)
 
 
 class FundedProject(_Record):

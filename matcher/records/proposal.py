@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, HttpUrl, field_validator
 
 from matcher.records.amounts import parse_amount
-from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record
+from matcher.records.corpus import MAX_TEXT_CHARS, ApplicantType, RegionCode, Stage, _Record, distinct_regions
 
 MAX_BUDGET_EUR = 1e12
 MAX_PARTNERS = 1000  # organisations in one consortium; more is a typing error (and overflows the wording)
@@ -93,7 +93,5 @@ class PartnerCase(_Record):
 
     @field_validator("partner_regions")
     @classmethod
-    def _not_own(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"regions listed twice: {', '.join(value)}")
-        return value
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return distinct_regions(value)

@@ -106,7 +106,8 @@ def _own_window(inst: Instrument, day: dt.date) -> Window:
         last = dated[-1]
         end = last.closes or last.opens
         assert end is not None
-        named = [(r.source.as_of, r) for r in inst.rounds if r.source is not None and r not in dated]
+        undated = [r for r in inst.rounds if r.opens is None and r.closes is None]
+        named = [(r.source.as_of, r) for r in undated if r.source is not None]
         newer = [(said, r) for said, r in named if end < said <= day and day - said <= BETWEEN_ROUNDS]
         if newer and inst.recurrence != "ended":  # a later round that a source names without giving its dates
             r = newer[-1][1]
