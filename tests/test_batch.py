@@ -326,3 +326,12 @@ def test_cli_gaps_reads_a_semicolon_file_too(tmp_path: Path, capsys: pytest.Capt
     assert code == 0, err
     assert err.splitlines()[0] == f"{src}: delimiter ';', encoding cp1252"
     assert out.startswith("gap analysis as of 2026-11-30: 2 proposals")
+
+
+def test_dutch_and_english_header_names_of_advisers_sheets_are_read_as_ours(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "in.csv",
+        f"Nummer;Omschrijving;Provincie;Type aanvrager;Projectbudget (euro)\nw1;{HYDROGEN};NL-GR;sme;1,2 mln\n",
+    )
+    found = [(p.id, p.text, p.region, p.applicant_type, p.budget_eur) for p in read_proposals(f)]
+    assert found == [("w1", HYDROGEN, "NL-GR", "sme", 1_200_000.0)]

@@ -258,3 +258,10 @@ def test_cli_reads_the_named_sheet_and_refuses_a_corrupt_workbook(
     assert (code, stdout) == (2, "")
     assert err.startswith(f"matcher: error: {broken}: not a readable .xlsx workbook (")
     assert "Traceback" not in err and not (tmp_path / "b").exists()
+
+
+def test_a_sheet_with_dutch_header_names_is_read_and_a_missing_text_named_as_written() -> None:
+    batch = load_batch(one_sheet([["Kenmerk", "Projectomschrijving", "Regio"], ["w1", HYDROGEN, "NL-GR"]]), "i.xlsx")
+    assert [(p.id, p.text, p.region) for p in batch.proposals] == [("w1", HYDROGEN, "NL-GR")]
+    with pytest.raises(InputError, match="no column 'text'; the header has 'naam', 'regio'"):
+        load_batch(one_sheet([["Naam", "Regio"], ["x", "NL-GR"]]), "i.xlsx")

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from matcher.errors import InputError
 from matcher.io import workbook
 from matcher.io.atomic import atomic_path
+from matcher.io.columns import column_name
 from matcher.records import MatchResult, Proposal
 from matcher.records.corpus import MAX_TEXT_CHARS
 from matcher.records.messages import describe
@@ -117,8 +118,9 @@ def _csv_rows(text: str, name: str, delimiter: str, offset: int = 0) -> Iterator
 
 
 def _header_names(header: list[str], name: str, line: int) -> list[str]:
-    """Header names stripped and lower-cased ("Text " reads as "text"); a column we use may appear only once."""
-    columns = [h.strip().lower() for h in header]
+    """Header names stripped and lower-cased ("Text " reads as "text", "Omschrijving" too: `io.columns`); a column we
+    use may appear only once."""
+    columns = [column_name(h) for h in header]
     for col in COLUMNS:
         at = [n for n, c in enumerate(columns, 1) if c == col]
         if len(at) > 1:

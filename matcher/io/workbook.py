@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputError
+from matcher.io.columns import column_name
 from matcher.records import MatchResult
 
 log = logging.getLogger(__name__)
@@ -153,19 +154,23 @@ def _header(
                 names[r - first][c] = (grid[top][left], (top, left))
     cells: dict[str, list[int]] = {}
     origin: dict[str, tuple[int, int]] = {}
+    written: dict[str, str] = {}  # column -> the name as the header wrote it, for messages
     for c in range(width):
         found = [(v, at) for v, at in (row[c] for row in names) if _filled(v)]
         if not found:
             continue
         value, at = found[-1]
-        col = str(value).strip().lower()
+        col = column_name(str(value))
+        written.setdefault(col, str(value).strip().lower())
         if col in cells and origin[col] != at:
             first_col, this = _letter(cells[col][0]), _letter(c)
-            raise InputError(f"{where}: column {col!r} appears twice (columns {first_col} and {this}); keep one")
+            raise InputError(
+                f"{where}: column {written[col]!r} appears twice (columns {first_col} and {this}); keep one"
+            )
         cells.setdefault(col, []).append(c)
         origin[col] = at
     if "text" not in cells:
-        found_names = ", ".join(map(repr, cells)) or "none"
+        found_names = ", ".join(repr(written[c]) for c in cells) or "none"
         raise InputError(f"{where} (the header row): no column 'text'; the header has {found_names}")
     return _Columns(cells, {c for cs in cells.values() for c in cs})
 
