@@ -114,3 +114,22 @@ def test_open_and_rolling_rounds_are_met_and_a_scheme_without_dates_is_unknown()
     running = {**INSTRUMENTS[1], "rounds": [{"opens": dt.date(2026, 1, 5)}]}
     assert deadline(running) == [("met", "Open since 2026-01-05, no closing date published")]
     assert deadline({**INSTRUMENTS[1], "recurrence": "annual"})[0][0] == "unknown"
+
+
+def test_a_scheme_of_some_municipalities_is_missed_by_an_applicant_placed_elsewhere() -> None:
+    from matcher.text.places import home_municipality
+
+    from .conftest import bundled_corpus
+
+    corpus = bundled_corpus()
+    inst = corpus.instrument("eu-jtf-ijmond")  # Beverwijk, Castricum, Heemskerk, Uitgeest, Velsen
+
+    def status(text: str) -> str:
+        home = home_municipality(text, corpus.places)
+        checks = check_all(inst, Proposal(text=text), None, home=home)
+        return next(c.status for c in checks if c.criterion == "municipality")
+
+    assert status("Wij zijn een staalbedrijf uit IJmuiden en willen elektrificeren") == "met"  # IJmuiden is in Velsen
+    assert status("Wij zijn een adviesbureau uit Haarlem en willen elektrificeren") == "missed"
+    assert status("Wij zijn een bedrijf en willen in Velsen elektrificeren") == "met"  # the text names the area
+    assert status("Wij willen elektrificeren") == "unknown"

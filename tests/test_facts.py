@@ -68,7 +68,7 @@ def facts(text: str, places: Gazetteer) -> dict[str, tuple[object, str]]:
         ),
         (
             "Wij zijn een veredelingsbedrijf in Enkhuizen en willen met Wageningen onderzoek doen naar een virus",
-            {"stage": ("research", "onderzoek")},  # Enkhuizen is not in the gazetteer; Wageningen is the partner
+            {"region": ("NL-NH", "enkhuizen"), "stage": ("research", "onderzoek")},  # Wageningen is the partner
         ),
         ("asdf qwerty", {}),
         ("hello hello is this working?", {}),

@@ -191,6 +191,7 @@ def test_an_english_proposal_worded_in_dutch_reads_dutch(tiny_matcher: Matcher) 
     loan = next(m for m in dutch.matches if m.instrument_id == "rom-oost-lening")
     assert loan.why == (
         "Gedeelde thema's: Financiering",
+        'U vraagt om "loan"; deze regeling geeft: Lening',
         'Sluit het best aan bij: "Startlening Oost. Lening voor jonge start-ups in Gelderland en Overijssel die '
         'willen groeien."',
         "Gemeenschappelijke termen: start-up, gelderland",

@@ -8,7 +8,7 @@ import pytest
 
 from matcher.records import Gazetteer, RegionPlaces
 from matcher.text import places as places_module
-from matcher.text.places import mentioned_regions, place_words
+from matcher.text.places import home_municipality, mentioned_regions, place_words
 
 from .conftest import bundled_corpus
 
@@ -29,6 +29,12 @@ def places() -> Gazetteer:
         ("Onderzoek leidt tot betere oogst", set()),
         ("We are based in Fryslân", {"NL-FR"}),
         ("Een fabriek in Düsseldorf en een lab in Osnabruck", {"DE-NW", "DE-NI"}),
+        ("Bakkerij in Dokkum met vijf medewerkers", {"NL-FR"}),  # a town that is not a municipality
+        ("Wij zitten in Súdwest-Fryslân", {"NL-FR"}),
+        ("Een partner uit Kleve en een uit Hasselt", {"DE-NW", "BE-VLG"}),
+        ("Dit kan leiden tot minder uitstoot in houten huizen", set()),  # everyday words, no place word before them
+        ("Our ERP system is old and it goes slowly", set()),
+        ("Wij zitten in Best en werken met een lab uit Leiden", {"NL-NB", "NL-ZH"}),  # after a place word they are
     ],
 )
 def test_mentioned_regions(places: Gazetteer, text: str, regions: set[str]) -> None:
@@ -79,3 +85,28 @@ def test_a_name_that_starts_with_an_apostrophe_is_found() -> None:
 
     places = load_corpus(Settings().corpora).places
     assert mentioned_regions("Een start-up uit 's-Gravenhage zoekt partners", places) == {"NL-ZH"}
+
+
+def test_every_dutch_municipality_is_listed_once_with_its_province(places: Gazetteer) -> None:
+    dutch = {code: listed for code, listed in places.towns.items() if code.startswith("NL-")}
+    counts = {code: len(listed) for code, listed in dutch.items()}
+    assert sum(counts.values()) == 342  # 1 January 2024; the two Bergens by their province ("Bergen (NH)")
+    assert counts["NL-FL"] == 6 and counts["NL-FR"] == 18 and counts["NL-ZH"] == 50
+    assert all(place in places.in_context or mentioned_regions(f"x {place} x", places) for place in dutch["NL-UT"])
+
+
+@pytest.mark.parametrize(
+    ("text", "municipality"),
+    [
+        ("Bakkerij in Dokkum met 5 medewerkers", "Noardeast-Fryslân"),
+        ("Wij zijn een staalbedrijf uit IJmuiden", "Velsen"),
+        ("Wij zijn een bedrijf in Den Haag", "Den Haag"),
+        ("Wij zijn een bedrijf uit Houten", "Houten"),  # an everyday word after a place word
+        ("Een partner uit Kleve", None),  # abroad
+        ("Wij zijn een bedrijf", None),
+    ],
+)
+def test_the_opening_places_the_applicant_in_a_municipality(
+    places: Gazetteer, text: str, municipality: str | None
+) -> None:
+    assert home_municipality(text, places) == municipality

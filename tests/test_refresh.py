@@ -202,14 +202,16 @@ def test_cvdr_walks_the_records_and_keeps_the_subsidy_schemes_of_provinces_and_m
     result = refresh_cv(tmp_path / "imported", cvdr(cvdr_pages(seen=seen)))
     assert [(r.url.params["startRecord"], r.url.params["maximumRecords"]) for r in seen] == [("1", "4"), ("5", "4")]
     assert seen[0].url.params["x-connection"] == "cvdr" and seen[0].url.params["version"] == "1.2"
-    assert (result.fetched, result.imported) == (6, 2)
+    assert (result.fetched, result.imported) == (6, 3)  # Leerdam (since 2019 in Vijfheerenlanden) is a town of ours
     assert dict(result.skipped) == {
-        "organisation not in the gazetteer": 1,  # Leerdam
         "not a province or municipality": 1,  # a water board
         "no theme": 1,  # the general subsidy regulation
         "no longer in force": 1,  # ended 2024-12-31
     }
-    gelderland, rotterdam = load_corpus(BUNDLED, extra=[tmp_path / "imported"]).instruments[-2:]
+    imported = {i.id: i for i in load_corpus(BUNDLED, extra=[tmp_path / "imported"]).instruments if "-cvdr-" in i.id}
+    gelderland, rotterdam = imported["prov-cvdr-700001"], imported["mun-cvdr-700002"]
+    leerdam = next(i for i in imported.values() if i.id not in {gelderland.id, rotterdam.id})
+    assert (leerdam.level, leerdam.regions, leerdam.municipalities) == ("municipal", ("NL-UT",), ("Leerdam",))
     assert (gelderland.id, gelderland.level, gelderland.regions, gelderland.administrator) == (
         "prov-cvdr-700001",
         "provincial",
@@ -292,7 +294,7 @@ def test_the_app_functions_use_the_bundled_taxonomy_and_gazetteer(tmp_path: Path
     cv_result = app.refresh_cvdr(
         settings, tmp_path / "b", AS_OF, ["Gelderland"], transport=httpx.MockTransport(cvdr_pages())
     )
-    assert cv_result.imported == 2  # the recording answers the same; the query carried the creator
+    assert cv_result.imported == 3  # the recording answers the same; the query carried the creator
 
 
 def test_the_cli_refuses_a_refresh_without_a_folder(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import typing
 
+import numpy as np
 import pytest
 
 from matcher import HashingEncoder, Matcher, Proposal
+from matcher.pipeline.matcher import MONEY_WEIGHT, PARTNER_WEIGHT
 from matcher.records import ABOUT_THE_APPLICANT, ABOUT_THE_PROJECT, Instrument, Requirement
 from matcher.rules.eligibility import CANNOT_MEET, check_all, check_requirements, overall
-from matcher.text.facts import read_facts, requirement_cues
+from matcher.text.facts import money_asked, read_facts, requirement_cues
 
 from .conftest import bundled_corpus, instrument
 
@@ -120,3 +122,61 @@ def test_no_instrument_with_a_missed_requirement_ranks_above_an_eligible_or_unkn
     }
     assert {"eu-horizon-msca", "eu-cef"} <= missed
     assert all(result.matches.index(m) >= first_ineligible for m in result.matches if m.instrument_id in missed)
+
+
+@pytest.mark.parametrize(
+    ("text", "partners"),
+    [
+        ("Samen met een softwarebedrijf uit Eindhoven ontwikkelen wij een robot", (2, "samen met een softwarebedrijf")),
+        ("We build it with two growers and a university", (4, "with two growers and a university")),
+        ("With a university group and a camera firm we develop", (3, "with a university group and a camera firm")),
+        ("Met drie smes, een hogeschool en twee telers", (7, "met drie smes, een hogeschool en twee telers")),
+        ("Wij zijn een mkb-bedrijf met een omzet van twee ton en met 12 medewerkers", None),  # no party named
+    ],
+)  # fmt: skip
+def test_partners_are_the_applicant_and_every_party_it_names(text: str, partners: tuple[int, str] | None) -> None:
+    found = read_facts(text, bundled_corpus().places).get("partners")
+    assert (None if found is None else (found.value, found.evidence)) == partners
+
+
+def test_a_consortium_lifts_the_instruments_that_ask_for_one() -> None:
+    matcher = Matcher.build(bundled_corpus(), HashingEncoder())
+    row = np.full(len(matcher.instruments), 0.5, dtype=np.float32)
+    pos = {inst.id: k for k, inst in enumerate(matcher.instruments)}
+    alone, joint = Proposal(text="x"), Proposal(text="x", partners=3)
+    lifted = matcher.fit(row, joint) - matcher.fit(row, alone)
+    assert lifted[pos["nl-mit-rd"]] == pytest.approx(PARTNER_WEIGHT)  # asks for two: met by three
+    assert lifted[pos["nl-wbso"]] == 0.0  # no consortium asked for
+    five = next(k for k, inst in enumerate(matcher.instruments) if (inst.min_partners or 0) > 3)
+    assert lifted[five] == 0.0  # asks for more than three: no lift (the partners check misses it)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("We zoeken een lening van 100k voor een nieuwe machine", {"loan": "lening"}),
+        ("Voor opschaling zoeken we een investeerder", {"equity": "investeerder"}),
+        ("We are raising a seed round", {"equity": "raising"}),
+        ("De bank wil een borgstelling", {"guarantee": "borgstelling"}),
+        ("Zoek subsidie voor ontwikkeluren", {"grant": "subsidie"}),
+        ("Wij willen investeren in een nieuwe machine", {}),  # an investment is not an investor
+    ],
+)
+def test_the_kind_of_money_a_text_asks_for(text: str, asked: dict[str, str]) -> None:
+    assert dict(money_asked(text)) == asked
+
+
+def test_asking_for_a_loan_lifts_the_instruments_that_lend_and_says_so() -> None:
+    matcher = Matcher.build(bundled_corpus(), HashingEncoder())
+    row = np.full(len(matcher.instruments), 0.5, dtype=np.float32)
+    kinds = [inst.instrument_type for inst in matcher.instruments]
+    loan = Proposal(text="Wij zoeken een lening voor onze bakkerij")
+    lifted = matcher.fit(row, loan) - matcher.fit(row, Proposal(text="Wij hebben een bakkerij"))
+    assert lifted[kinds.index("loan")] == pytest.approx(MONEY_WEIGHT)
+    assert lifted[kinds.index("equity")] == pytest.approx(MONEY_WEIGHT / 2)  # regional funds give both
+    assert lifted[kinds.index("grant")] == 0.0
+    grant = Proposal(text="Zoek subsidie voor ontwikkeluren van onze programmeurs")
+    assert (matcher.fit(row, grant) == matcher.fit(row, Proposal(text="x"))).all()  # "subsidie" is said of everything
+    result = matcher.match(loan, top_k=len(matcher.instruments), as_of=DAY)
+    lender = next(m for m in result.matches if m.instrument_type == "loan")
+    assert ("why.money_kind", {"type": "loan", "words": "lening"}) in [(r.code, r.params) for r in lender.why_codes]

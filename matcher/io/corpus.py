@@ -41,6 +41,7 @@ from matcher.records import (
     Theme,
 )
 from matcher.records.messages import describe, describe_all
+from matcher.text.themes import fold
 
 M = TypeVar("M", bound=BaseModel)
 # libyaml's loader when PyYAML was built with it: imported corpora run to thousands of records.
@@ -264,12 +265,15 @@ def _check_ref(
 
 
 def _check_places(path: Path, node: yaml.Node | None, places: Gazetteer, problems: list[str]) -> None:
-    for section in ("regions", "compounds"):
+    for section in ("regions", "compounds", "towns"):
         for code in getattr(places, section):
             _check_ref(path, node, (section, code), code, REGION_CODES, "a region code such as NL-GE", problems)
     for country in places.countries:
         expected = f"a country of the region codes ({', '.join(COUNTRIES)})"
         _check_ref(path, node, ("countries", country), country, COUNTRIES, expected, problems)
+    listed = {fold(w) for code in places.towns for w in places.cities_of(code)}
+    for at, name in enumerate(places.in_context):
+        _check_ref(path, node, ("in_context", at), fold(name), listed, "a name listed under `towns`", problems)
 
 
 def _check_mappings(

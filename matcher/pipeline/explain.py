@@ -24,10 +24,11 @@ def why_codes(
     checks: Sequence[Check],
     stage: str | None = None,
     funded: str | None = None,
+    money: str | None = None,
 ) -> list[Reason]:
     """Shared theme ids, the page of a similar project the scheme really paid for (`funded`), the project's stage
-    where the scheme serves it, the closest passage of the scheme (quoted as it is), shared terms, the information
-    missing."""
+    where the scheme serves it, the words asking for the kind of money it gives (`money`), the closest passage of the
+    scheme (quoted as it is), shared terms, the information missing."""
     lines = []
     if shared_themes:
         lines.append(reason("why.shared_themes", themes=list(shared_themes)))
@@ -35,6 +36,8 @@ def why_codes(
         lines.append(reason("why.funded_example", url=funded))
     if stage is not None and stage in inst.stages:
         lines.append(reason("why.stage_fit", stage=stage))
+    if money:
+        lines.append(reason("why.money_kind", type=inst.instrument_type, words=money))
     if closest_passage:
         lines.append(reason("why.closest_passage", passage=clip(closest_passage)))
     if shared_terms:

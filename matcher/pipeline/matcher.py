@@ -53,10 +53,10 @@ from matcher.retrieval.fusion import (
 from matcher.retrieval.lexical import LexicalScorer
 from matcher.retrieval.workers import encode_ahead
 from matcher.rules.eligibility import Check, check_all, check_open, check_requirements, overall
-from matcher.text.facts import read_facts, speaks_of_partners, without_amounts
+from matcher.text.facts import money_asked, read_facts, speaks_of_partners, without_amounts
 from matcher.text.language import guess_language
 from matcher.text.passages import KEYWORDS, SUMMARY, instrument_document
-from matcher.text.places import without_towns
+from matcher.text.places import home_municipality, without_towns
 from matcher.text.themes import ThemeTagger
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,15 @@ SIZE_WEIGHT = 0.05
 # A hard requirement the text speaks to (a farm for a farmers' scheme) adds REQUIREMENT_WEIGHT; one it is silent on
 # takes it off (a missed one makes the instrument ineligible instead).
 REQUIREMENT_WEIGHT = 0.02
+# A consortium (two or more organisations, stated or read from the text) gains PARTNER_WEIGHT at an instrument that
+# asks for one (`min_partners` it meets): such schemes are for joint projects, whatever their topic.
+PARTNER_WEIGHT = 0.05
+# A text that asks for a loan, an investor, a guarantee or a tax scheme (`text.facts.money_asked`) lifts an
+# instrument that gives that kind of money by MONEY_WEIGHT (a loan fund for an investor, or the reverse, by half: the
+# regional funds give both). "Subsidie" lifts nothing: applicants call every scheme that ("subsidie" for the WBSO).
+MONEY_WEIGHT = 0.06
+MONEY_KIND: dict[str, str] = {"voucher": "grant"}
+_CAPITAL = ("loan", "equity")
 CALLS_SHOWN = 3  # the best-fitting calls listed under a programme (`Match.calls`)
 PARTNER_INSTRUMENTS = 3  # the best instruments whose need for partners makes the engine suggest partner regions
 SIZE_OVER = 3.0  # a project that could use more than 3x the largest contribution starts to lose
@@ -107,6 +116,7 @@ class Ranking:
     calls: dict[int, list[tuple[int, tuple[Check, ...]]]]
     order: np.ndarray
     requirements: dict[int, tuple[Check, ...]]
+    home: str | None  # the municipality the text places the applicant in (`places.home_municipality`)
 
 
 class Matcher:
@@ -189,6 +199,11 @@ class Matcher:
         for parent, kids in self._calls_of.items():
             self._is_call[kids] = True
             self._requirements_of[kids] = parent
+        self._min_partners = np.array([i.min_partners or 0 for i in self.instruments], dtype=np.float64)
+        self.partner_weight = PARTNER_WEIGHT
+        self.money_weight = MONEY_WEIGHT
+        kinds = [MONEY_KIND.get(i.instrument_type, i.instrument_type) for i in self.instruments]
+        self._money_kind = np.array(kinds, dtype=object)
         self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
         self._rate = np.array([i.funding_rate or 1.0 for i in self.instruments], dtype=np.float64)
 
@@ -200,7 +215,14 @@ class Matcher:
         self, final: np.ndarray, prop: Proposal, requirements: dict[int, tuple[Check, ...]] | None = None
     ) -> np.ndarray:
         """The score row with the requirement, stage and size fit of `prop` (its facts known) added, in [0, 1]."""
-        if prop.stage is None and prop.budget_eur is None and not self._with_requirements:
+        asked = {kind for kind in money_asked(prop.text) if kind != "grant"}
+        if (
+            prop.stage is None
+            and prop.budget_eur is None
+            and prop.partners is None
+            and not asked
+            and not self._with_requirements
+        ):
             return final
         out = final.astype(np.float64, copy=True)
         found = self.requirement_checks(prop) if requirements is None else requirements
@@ -213,6 +235,13 @@ class Matcher:
         if prop.stage is not None:
             serves = self._serves[:, self._stage_col[prop.stage]]
             out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
+        if prop.partners is not None and prop.partners > 1:
+            out += self.partner_weight * ((self._min_partners > 1) & (self._min_partners <= prop.partners))
+        if asked:
+            lift = np.isin(self._money_kind, list(asked)).astype(np.float64)
+            if asked & set(_CAPITAL):
+                lift = np.maximum(lift, 0.5 * np.isin(self._money_kind, _CAPITAL))
+            out += self.money_weight * lift
         if prop.budget_eur is not None and prop.budget_eur > 0:
             usable = prop.budget_eur * self._rate
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -374,12 +403,13 @@ class Matcher:
                 allowed = among[start + row] if among is not None else None
                 best = 0.0
                 reqs = self.requirement_checks(prop)
+                home = home_municipality(prop.text, self.corpus.places)
                 fitted = self.fit(final[row], prop, reqs)
                 for pos in np.argsort(-fitted, kind="stable"):
                     inst = self.instruments[pos]
                     if allowed is not None and inst.id not in allowed:
                         continue
-                    if overall(self._checks(int(pos), prop, prop.as_of or today, reqs)) != "ineligible":
+                    if overall(self._checks(int(pos), prop, prop.as_of or today, reqs, home)) != "ineligible":
                         best = float(round(fitted[pos], 4))
                         break
                 out.append(best)
@@ -424,7 +454,7 @@ class Matcher:
         for pos in order:
             if len(kept) >= top_k or self._is_call[pos]:
                 break  # calls rank last (-1): past them nothing is left but calls, which their programmes list
-            checks = self._checks(int(pos), prop, as_of, reqs)
+            checks = self._checks(int(pos), prop, as_of, reqs, ranking.home)
             eligibility = overall(checks)
             if eligibility != "ineligible":
                 kept.append((int(pos), checks, eligibility))
@@ -465,12 +495,18 @@ class Matcher:
         """One proposal's score row (`Scores.final`) with its fit added, its calls folded into their programmes and
         the order that ranks them: the steps `match` and the partner candidates share."""
         reqs = self.requirement_checks(prop)
+        home = home_municipality(prop.text, self.corpus.places)
         final = self.fit(row, prop, reqs)
-        ranked, calls = self.grouped(final, prop, as_of, reqs)
-        return Ranking(final, ranked, calls, np.argsort(-ranked, kind="stable"), reqs)
+        ranked, calls = self.grouped(final, prop, as_of, reqs, home)
+        return Ranking(final, ranked, calls, np.argsort(-ranked, kind="stable"), reqs, home)
 
     def grouped(
-        self, final: np.ndarray, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]
+        self,
+        final: np.ndarray,
+        prop: Proposal,
+        as_of: dt.date | None,
+        requirements: dict[int, tuple[Check, ...]],
+        home: str | None = None,
     ) -> tuple[np.ndarray, dict[int, list[tuple[int, tuple[Check, ...]]]]]:
         """The score row with calls folded into their programmes, and each programme's best calls that `prop` can
         apply for (by position, best first, at most CALLS_SHOWN, with their checks).
@@ -489,7 +525,7 @@ class Matcher:
             for pos in kids[np.argsort(-final[kids], kind="stable")]:
                 if as_of is not None and self._deadline(int(pos), as_of).status == "missed":
                     continue  # closed: cheap to rule out before the other checks
-                checks = self._checks(int(pos), prop, as_of, requirements)
+                checks = self._checks(int(pos), prop, as_of, requirements, home)
                 if overall(checks) != "ineligible":
                     picked.append((int(pos), checks))
                     if len(picked) >= CALLS_SHOWN:
@@ -531,16 +567,21 @@ class Matcher:
         return any(needs_partners(self.corpus.instrument(m.instrument_id)) for m in matches[:PARTNER_INSTRUMENTS])
 
     def _checks(
-        self, pos: int, prop: Proposal, as_of: dt.date | None, requirements: dict[int, tuple[Check, ...]]
+        self,
+        pos: int,
+        prop: Proposal,
+        as_of: dt.date | None,
+        requirements: dict[int, tuple[Check, ...]],
+        home: str | None = None,
     ) -> tuple[Check, ...]:
         """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)
         and its requirement checks once per proposal (`requirements`, from `requirement_checks`; a call has those of
-        its programme)."""
+        its programme); `home` is the municipality the text places the applicant in."""
         inst = self.instruments[pos]
         reqs = requirements.get(int(self._requirements_of[pos]), ())
         if as_of is None:
-            return check_all(inst, prop, None, requirements=reqs)
-        return check_all(inst, prop, as_of, self._deadline(pos, as_of), reqs)
+            return check_all(inst, prop, None, requirements=reqs, home=home)
+        return check_all(inst, prop, as_of, self._deadline(pos, as_of), reqs, home)
 
     def _deadline(self, pos: int, as_of: dt.date) -> Check:
         """`check_open` of the instrument at `pos` (over its calls for a programme), read once per day."""
@@ -580,6 +621,7 @@ class Matcher:
             if scores.examples[row, pos] >= SIMILAR_FROM:
                 found = self.examples.closest(scores.example_sims[row], pos)
                 funded = found.source if found is not None else None
+        money = money_asked(prop.text).get(MONEY_KIND.get(inst.instrument_type, inst.instrument_type))
         return Match.model_construct(
             instrument_id=inst.id,
             name=inst.name,
@@ -588,7 +630,7 @@ class Matcher:
             score=round(score, 4),
             eligibility=eligibility,
             checks=tuple(c.record() for c in checks),
-            why_codes=tuple(why_codes(inst, shared, closest, terms, checks, prop.stage, funded)),
+            why_codes=tuple(why_codes(inst, shared, closest, terms, checks, prop.stage, funded, money)),
             next_step_codes=tuple(next_step_codes(inst, checks)),
             instrument_type=inst.instrument_type,
             administrator=inst.administrator,

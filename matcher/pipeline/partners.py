@@ -194,7 +194,7 @@ def applicant_region(text: str, places: Gazetteer) -> str | None:
     >>> applicant_region("Transportbedrijf in Assen met 45 trucks", corpus.places)
     'NL-DR'
     """
-    found = mentioned_regions(opening(fold(text)), places)
+    found = mentioned_regions(opening(text), places)
     return found.pop() if len(found) == 1 else None
 
 

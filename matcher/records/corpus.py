@@ -344,16 +344,39 @@ class RegionPlaces(_Record):
         return (*self.names, *self.adjectives, *self.cities)
 
 
+class PlaceSource(_Record):
+    """Where a list of place names comes from."""
+
+    url: HttpUrl
+    as_of: dt.date
+    note: str | None = None
+
+
 class Gazetteer(_Record):
     """corpora/places.yaml: words per region code, country words per country, and compound place names.
 
     `compounds` maps a region code to names that contain another region's name but lie in this region
-    (Zeeuws-Vlaanderen is in Zeeland). Codes are checked against the region codes when the corpus is loaded.
+    (Zeeuws-Vlaanderen is in Zeeland). `towns` lists every municipality and the towns people name, per region code,
+    read like `cities`; a name in `in_context` ("Best", "Goes") is also an everyday word and counts only right after
+    a place word ("in Best"). Codes are checked against the region codes when the corpus is loaded.
     """
 
     regions: dict[str, RegionPlaces] = Field(default_factory=dict)
     countries: dict[str, tuple[Word, ...]] = Field(default_factory=dict)
     compounds: dict[str, tuple[Word, ...]] = Field(default_factory=dict)
+    sources: tuple[PlaceSource, ...] = ()
+    towns: dict[str, dict[Word, tuple[Word, ...]]] = Field(default_factory=dict)
+    in_context: tuple[Word, ...] = ()
+
+    def cities_of(self, code: str) -> tuple[str, ...]:
+        """The region's cities, municipalities and towns: the places an applicant names as where it is."""
+        entry = self.regions.get(code)
+        listed = self.towns.get(code, {})
+        return (
+            *(entry.cities if entry is not None else ()),
+            *listed,
+            *(name for names in listed.values() for name in names),
+        )
 
 
 class FtProgramme(_Record):

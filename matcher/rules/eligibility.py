@@ -75,13 +75,19 @@ def check_region(inst: Instrument, prop: Proposal) -> Check:
     return Check("region", "missed", reason("check.region.missed", region=prop.region, area=area))
 
 
-def check_municipality(inst: Instrument, prop: Proposal) -> Check | None:
-    """For a scheme limited to some municipalities: met when the text names one of them, else unknown."""
+def check_municipality(inst: Instrument, prop: Proposal, home: str | None = None) -> Check | None:
+    """For a scheme limited to some municipalities: met when the text names one of them; missed when the text places
+    the applicant in another municipality (`home`, from `text.places.home_municipality`); else unknown."""
     if not inst.municipalities:
         return None
     named = _named_municipality(inst.municipalities, prop.text)
+    if named is None and home is not None and fold(home) in {fold(m) for m in inst.municipalities}:
+        named = home  # named by one of its towns ("IJmuiden" lies in Velsen)
     if named is not None:
         return Check("municipality", "met", reason("check.municipality.met", municipality=named))
+    if home is not None:
+        area = list(inst.municipalities)
+        return Check("municipality", "missed", reason("check.municipality.missed", municipality=home, area=area))
     return Check("municipality", "unknown", reason("check.municipality.unknown", area=list(inst.municipalities)))
 
 
@@ -190,18 +196,20 @@ def check_all(
     as_of: dt.date | None,
     deadline: Check | None = None,
     requirements: tuple[Check, ...] | None = None,
+    home: str | None = None,
 ) -> tuple[Check, ...]:
     """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate` also ranks).
 
     `deadline` is `check_open(inst, as_of)` and `requirements` is `check_requirements(inst, prop)` when the caller
-    has them already (the ranking reads them once per day and once per proposal)."""
+    has them already (the ranking reads them once per day and once per proposal); `home` is the municipality the
+    text places the applicant in, where the caller read it (`text.places.home_municipality`)."""
     if as_of is not None and deadline is None:
         deadline = check_open(inst, as_of)
     if requirements is None:
         requirements = check_requirements(inst, prop)
     checks = (
         check_region(inst, prop),
-        check_municipality(inst, prop),
+        check_municipality(inst, prop, home),
         check_applicant(inst, prop),
         check_budget(inst, prop),
         check_trl(inst, prop),

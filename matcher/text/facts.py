@@ -12,7 +12,8 @@ The rules are deliberately plain (a reader can tell why a value was read):
   applicant of that kind uses of itself (mkb, mkb-bedrijf, SME), else a head count ("12 medewerkers": below 250 an SME);
 - budget: an amount in euros (see `records.amounts`); near a budget word ("budget", "begroting", "kosten",
   "investering", "total") first, else the largest;
-- partners: "met drie partners", "samen met twee bedrijven" (the applicant plus them), "consortium van vijf";
+- partners: "met drie partners", "samen met twee bedrijven en een hogeschool", "with a university group" (the
+  applicant plus the parties named), "consortium van vijf";
 - trl: "TRL 5", "TRL-niveau 6";
 - stage: the first stage word of the text (haalbaarheid, prototype, pilot, marktintroductie, opschalen, aanschaf ...).
 
@@ -26,6 +27,7 @@ import functools
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 from matcher.records import ABOUT_THE_APPLICANT, PROVINCES, Gazetteer, ReadFact
 from matcher.records.amounts import AmountError, parse_amount
@@ -117,11 +119,20 @@ NUMBERS = {
     "ten": 10,
 }  # fmt: skip
 _COUNT = r"(\d{1,3}|" + "|".join(NUMBERS) + r")"
-_ORGS = (
-    r"(?:\w+[- ])?(?:partners?|bedrijven|mkb-bedrijven|ondernemingen|organisaties|kennisinstellingen|companies|firms"
-    r"|organi[sz]ations|smes)"
+# A party the applicant works with, counted: "drie mkb-bedrijven", "een softwarebedrijf", "a university group",
+# "twee Duitse telers". Singular nouns count only after "een"/"a"/"an"; compounds end in a party noun ("-bedrijf").
+_PARTY_NOUN = (
+    r"(?:partners?|\w*bedrij(?:f|ven)|ondernemingen|onderneming|organisaties?|\w*instelling(?:en)?|universiteit(?:en)?"
+    r"|hogescho(?:ol|len)|ziekenhui(?:s|zen)|\w*institu(?:ut|ten)|\w*bureaus?|gemeenten?|scho(?:ol|len)|telers?"
+    r"|boer(?:en)?|cooperaties?|stichtingen|stichting|\w*groep(?:en)?|start-?ups?|companies|company|firms?"
+    r"|organi[sz]ations?|universit(?:y|ies)|hospitals?|institutes?|colleges?|municipalit(?:y|ies)|growers?"
+    r"|farmers?|suppliers?|producers?|manufacturers?|smes?|groups?|mkb-bedrij(?:f|ven)|labs?|laboratori(?:um|a))"
 )
-_WITH = re.compile(r"\b(?:samen met|met|together with|with)\s+" + _COUNT + r"\s+" + _ORGS + r"\b")
+_PARTY = r"(\d{1,3}|" + "|".join(NUMBERS) + r"|a|an)\s+(?:[\w-]+\s+){0,2}" + _PARTY_NOUN
+_WITH = re.compile(
+    r"\b(?:samen met|met|together with|with)\s+" + _PARTY + r"\b(?:(?:\s*,?\s+(?:en|and)\s+|\s*,\s*)" + _PARTY + r"\b)*"
+)
+_ONE_PARTY = re.compile(_PARTY + r"\b")
 _CONSORTIUM = re.compile(r"\b(?:consortium van|consortium of)\s+" + _COUNT + r"\b|\b" + _COUNT + r"\s+partners\b")
 
 
@@ -144,13 +155,13 @@ def read_facts(text: str, places: Gazetteer) -> dict[str, ReadFact]:
 
 
 def _region(text: str, folded: str, places: Gazetteer) -> ReadFact | None:
-    first = [(c, w) for c, w, _ in region_mentions(opening(folded), places)]
+    first = [(c, w) for c, w, _ in region_mentions(opening(text), places)]
     if len({c for c, _ in first}) == 1 and first[0][0] in PROVINCES:
         return ReadFact(value=first[0][0], evidence=first[0][1])
     # Elsewhere in the text a place may be a partner's: "samen met een partner uit Gelderland" says nothing of us.
     dutch = [
         (c, w)
-        for c, w, at in region_mentions(folded, places)
+        for c, w, at in region_mentions(text, places)
         if c in PROVINCES
         and not _PARTNER_CUE.search(folded[max(0, at - _CUE_REACH) : at])
         and not _WITH_PLACE.search(folded[max(0, at - _CUE_REACH) : at])
@@ -199,13 +210,14 @@ def _budget(text: str) -> ReadFact | None:
 
 
 def _count(word: str) -> int:
-    return int(word) if word.isdigit() else NUMBERS[word]
+    return int(word) if word.isdigit() else NUMBERS.get(word, 1)  # "a", "an": one
 
 
 def _partners(folded: str) -> ReadFact | None:
     joint = _WITH.search(folded)
-    if joint is not None:
-        return ReadFact(value=_count(joint.group(1)) + 1, evidence=joint.group(0))
+    if joint is not None:  # the applicant plus each party named in the list
+        parties = sum(_count(m.group(1)) for m in _ONE_PARTY.finditer(joint.group(0)))
+        return ReadFact(value=parties + 1, evidence=joint.group(0))
     group = _CONSORTIUM.search(folded)
     if group is not None:
         return ReadFact(value=_count(group.group(1) or group.group(2)), evidence=group.group(0))
@@ -346,4 +358,29 @@ def requirement_cues(text: str) -> Mapping[str, str]:
                 continue
             found[need] = m.group(0)
             break
+    return MappingProxyType(found)
+
+
+# The kinds of money a text asks for, by the instrument type that gives it (`records.InstrumentType`): "we zoeken een
+# lening" asks for a loan, "een investeerder" for equity, "borgstelling" for a guarantee. An investment in machines
+# ("investering") is not equity: only the words for investors and rounds are.
+_MONEY_CUES: Final = {
+    "grant": r"subsidie\w*|grants?|cofinanciering|co-financing|voucher\w*",
+    "loan": r"lening\w*|lenen|leen|krediet\w*|microkrediet|loans?|borrow\w*|credit(?: line| facility)?",
+    "equity": (
+        r"investeerders?|investors?|aandeelhouders?|aandelen|participatie|equity|risicokapitaal|durfkapitaal"
+        r"|venture capital|(?:seed|investerings|financierings)ronde|(?:funding|investment|seed|series [ab]) round"
+        r"|(?:kapitaal|geld) (?:op te halen|ophalen)|halen (?:we|wij) .{1,30} op|raising"
+    ),
+    "guarantee": r"borgstelling|borg|garantstelling|bankgarantie|guarantee|zekerheden|onderpand|collateral",
+    "tax": r"fiscale?|belastingvoordeel|aftrek|tax (?:credit|relief|deduction)",
+}
+_MONEY_RE: Final = {kind: re.compile(r"\b(?:" + rx + r")\b") for kind, rx in _MONEY_CUES.items()}
+
+
+@functools.lru_cache(maxsize=256)  # asked by the fit and by each match's explanation while one proposal is ranked
+def money_asked(text: str) -> Mapping[str, str]:
+    """Per kind of money (instrument type) the text asks for, the words it does so with."""
+    folded = fold(text)
+    found = {kind: m.group(0) for kind, rx in _MONEY_RE.items() if (m := rx.search(folded)) is not None}
     return MappingProxyType(found)

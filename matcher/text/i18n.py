@@ -165,7 +165,7 @@ def _value(lang: str, key: str, value: Any, theme_names: Mapping[str, str]) -> s
         return theme_names.get(value, value)
     if key == "criteria":
         return ", ".join(label(lang, "missing", c) for c in value)
-    if key in ("criterion", "country", "requirement", "stage"):
+    if key in ("criterion", "country", "requirement", "stage", "type"):
         return label(lang, key, value)
     if key == "applicant":
         return label(lang, "applicant_type", value)
