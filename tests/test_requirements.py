@@ -173,10 +173,21 @@ def test_asking_for_a_loan_lifts_the_instruments_that_lend_and_says_so() -> None
     loan = Proposal(text="Wij zoeken een lening voor onze bakkerij")
     lifted = matcher.fit(row, loan) - matcher.fit(row, Proposal(text="Wij hebben een bakkerij"))
     assert lifted[kinds.index("loan")] == pytest.approx(MONEY_WEIGHT)
-    assert lifted[kinds.index("equity")] == pytest.approx(MONEY_WEIGHT / 2)  # regional funds give both
+    assert lifted[kinds.index("equity")] == 0.0  # a loan is not an investor's money
     assert lifted[kinds.index("grant")] == 0.0
     grant = Proposal(text="Zoek subsidie voor ontwikkeluren van onze programmeurs")
-    assert (matcher.fit(row, grant) == matcher.fit(row, Proposal(text="x"))).all()  # "subsidie" is said of everything
+    same = Proposal(text="Zoek geld voor ontwikkeluren van onze programmeurs")
+    assert (matcher.fit(row, grant) == matcher.fit(row, same)).all()  # "subsidie" is said of every scheme
     result = matcher.match(loan, top_k=len(matcher.instruments), as_of=DAY)
     lender = next(m for m in result.matches if m.instrument_type == "loan")
     assert ("why.money_kind", {"type": "loan", "words": "lening"}) in [(r.code, r.params) for r in lender.why_codes]
+
+
+def test_innovation_schemes_are_not_offered_for_a_new_oven() -> None:
+    corpus = bundled_corpus()
+    bakery = "Wij zijn een bakkerij in Dokkum met 6 medewerkers en zoeken een lening voor een nieuwe oven."
+    sensor = "Wij ontwikkelen met twee mkb-bedrijven een sensor die schimmel in graansilo's vroeg herkent."
+    for inst_id in ("eu-eic-accelerator", "nl-innovatiekrediet", "nl-wbso", "nl-mit-rd"):
+        assert statuses(corpus.instrument(inst_id), bakery) == [("innovation", "missed")], inst_id
+        assert ("innovation", "met") in statuses(corpus.instrument(inst_id), sensor), inst_id
+    assert statuses(corpus.instrument("nl-mit-rd"), "Wij willen investeren") == [("innovation", "unknown")]

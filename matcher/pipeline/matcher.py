@@ -78,11 +78,11 @@ REQUIREMENT_WEIGHT = 0.02
 # asks for one (`min_partners` it meets): such schemes are for joint projects, whatever their topic.
 PARTNER_WEIGHT = 0.05
 # A text that asks for a loan, an investor, a guarantee or a tax scheme (`text.facts.money_asked`) lifts an
-# instrument that gives that kind of money by MONEY_WEIGHT (a loan fund for an investor, or the reverse, by half: the
-# regional funds give both). "Subsidie" lifts nothing: applicants call every scheme that ("subsidie" for the WBSO).
+# instrument that gives that kind of money by MONEY_WEIGHT. "Subsidie" lifts nothing: applicants call every scheme
+# that ("subsidie" for the WBSO). An investor's money does not lift a loan, nor the reverse: a bakery asking for a
+# loan is no case for the EIC Accelerator's equity.
 MONEY_WEIGHT = 0.06
 MONEY_KIND: dict[str, str] = {"voucher": "grant"}
-_CAPITAL = ("loan", "equity")
 CALLS_SHOWN = 3  # the best-fitting calls listed under a programme (`Match.calls`)
 PARTNER_INSTRUMENTS = 3  # the best instruments whose need for partners makes the engine suggest partner regions
 SIZE_OVER = 3.0  # a project that could use more than 3x the largest contribution starts to lose
@@ -238,10 +238,7 @@ class Matcher:
         if prop.partners is not None and prop.partners > 1:
             out += self.partner_weight * ((self._min_partners > 1) & (self._min_partners <= prop.partners))
         if asked:
-            lift = np.isin(self._money_kind, list(asked)).astype(np.float64)
-            if asked & set(_CAPITAL):
-                lift = np.maximum(lift, 0.5 * np.isin(self._money_kind, _CAPITAL))
-            out += self.money_weight * lift
+            out += self.money_weight * np.isin(self._money_kind, list(asked))
         if prop.budget_eur is not None and prop.budget_eur > 0:
             usable = prop.budget_eur * self._rate
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):

@@ -81,11 +81,12 @@ Requirement = Literal[
     "cultural_organisation",
     "public_partner",
     "earthquake_damage",
+    "innovation",
 ]
 # The two kinds of hard requirement, one home for both the text's cues and the checks: what the project must be
 # (a text describing a project without naming it misses them) and who must apply (another party does not count).
 ABOUT_THE_PROJECT: frozenset[str] = frozenset(
-    {"researcher_mobility", "network_of_european_interest", "earthquake_damage"}
+    {"researcher_mobility", "network_of_european_interest", "earthquake_damage", "innovation"}
 )
 ABOUT_THE_APPLICANT: frozenset[str] = frozenset(
     {"farmer", "fisheries", "cooperative", "cultural_organisation", "research_organisation"}

@@ -315,6 +315,18 @@ _REQUIREMENT_CUES: dict[str, str] = {
     "earthquake_damage": (
         r"(aardbeving\w*|bevingsschade|bevingsgebied|versterking(sopgave|sprogramma)?|schadeherstel|earthquake\w*)"
     ),
+    # Something new is developed, tested or brought to market: the words of R&D, of technology and of a first.
+    # Buying a new oven or opening a second shop says none of them.
+    "innovation": (
+        r"(innovat\w*|innover\w*|ontwikkel\w*|develop\w*|prototype\w*|proof of concept|r&d|research\w*|onderzo\w*|"
+        r"technolog\w*|techniek\w*|patent\w*|octrooi\w*|uitvind\w*|invent\w*|breakthrough|doorbraak\w*|radical\w*|"
+        r"radica\w*|nieuwe manier|new way|nieuw\w* (product|producten|proces|processen|dienst|diensten|technologie|"
+        r"materia\w*|methode|concept|toepassing\w*|soort|generatie)|new (product|process|service|technology|material|"
+        r"method|type|generation)|pilot\w*|demonstrat\w*|test\w*|valid\w*|deep[- ]?tech|start-?up|scale-?up|"
+        r"software|platform|algoritm\w*|algorithm\w*|sensor\w*|ai|kunstmatige intelligentie|machine learning|robot\w*|"
+        r"chip\w*|batter\w*|waterstof|hydrogen|biotech\w*|medtech|diagnos\w*|vaccin\w*|therap\w*|clinical|"
+        r"klinisch\w*|ontwerp\w*|design\w*|engineer\w*|uniek\w*|unique|eerste|first)"
+    ),
 }
 _REQUIREMENT_RE = {k: re.compile(r"\b" + v + r"\b") for k, v in _REQUIREMENT_CUES.items()}
 
