@@ -133,3 +133,15 @@ def test_a_scheme_of_some_municipalities_is_missed_by_an_applicant_placed_elsewh
     assert status("Wij zijn een adviesbureau uit Haarlem en willen elektrificeren") == "missed"
     assert status("Wij zijn een bedrijf en willen in Velsen elektrificeren") == "met"  # the text names the area
     assert status("Wij willen elektrificeren") == "unknown"
+
+
+def test_a_number_of_partners_read_from_the_text_is_a_lower_bound() -> None:
+    from matcher.rules.eligibility import check_partners
+
+    from .conftest import bundled_corpus
+
+    horizon = bundled_corpus().instrument("eu-horizon-collaborative")  # at least three partners
+    two = Proposal(text="Wij ontwikkelen met een bouwbedrijf en de TU Delft", partners=2)
+    given, read = check_partners(horizon, two), check_partners(horizon, two, read=True)
+    assert given is not None and given.status == "missed"  # the user said two
+    assert read is not None and (read.status, read.reason.code) == ("unknown", "check.partners.read")

@@ -117,6 +117,7 @@ class Ranking:
     order: np.ndarray
     requirements: dict[int, tuple[Check, ...]]
     home: str | None  # the municipality the text places the applicant in (`places.home_municipality`)
+    partners_read: bool  # the number of partners was read from the text (a lower bound), not given
 
 
 class Matcher:
@@ -396,7 +397,7 @@ class Matcher:
             chunk = proposals[start : start + ENCODE_CHUNK]
             final = self.score([p.text for p in chunk]).final
             for row, given in enumerate(chunk):
-                prop = self.with_facts(given)[0]  # checked as `match` checks it, so flags and calibration agree
+                prop, _, read = self.with_facts(given)  # checked as `match` checks it: flags and calibration agree
                 allowed = among[start + row] if among is not None else None
                 best = 0.0
                 reqs = self.requirement_checks(prop)
@@ -406,7 +407,8 @@ class Matcher:
                     inst = self.instruments[pos]
                     if allowed is not None and inst.id not in allowed:
                         continue
-                    if overall(self._checks(int(pos), prop, prop.as_of or today, reqs, home)) != "ineligible":
+                    checks = self._checks(int(pos), prop, prop.as_of or today, reqs, home, "partners" in read)
+                    if overall(checks) != "ineligible":
                         best = float(round(fitted[pos], 4))
                         break
                 out.append(best)
@@ -419,8 +421,8 @@ class Matcher:
         scores = self.score([p.text for p in proposals])
         out = []
         for row, given in enumerate(proposals):
-            prop = self.with_facts(given)[0]
-            order = self._rank(scores.final[row], prop, prop.as_of or today).order
+            prop, _, read = self.with_facts(given)
+            order = self._rank(scores.final[row], prop, prop.as_of or today, "partners" in read).order
             themes = scores.themes[row]
             vector = scores.vectors[row]
             out.append(self.partners.candidates(prop.text, themes, vector, prop.region, self._by_fit(order)))
@@ -443,7 +445,7 @@ class Matcher:
     def _result(self, given: Proposal, row: int, scores: Scores, as_of: dt.date | None, top_k: int) -> MatchResult:
         prop, facts, read = self.with_facts(given)
         themes = scores.themes[row]
-        ranking = self._rank(scores.final[row], prop, as_of)
+        ranking = self._rank(scores.final[row], prop, as_of, "partners" in read)
         final, ranked, calls, order = ranking.final, ranking.ranked, ranking.calls, ranking.order
         reqs = ranking.requirements
         kept: list[tuple[int, tuple[Check, ...], Eligibility]] = []
@@ -451,7 +453,7 @@ class Matcher:
         for pos in order:
             if len(kept) >= top_k or self._is_call[pos]:
                 break  # calls rank last (-1): past them nothing is left but calls, which their programmes list
-            checks = self._checks(int(pos), prop, as_of, reqs, ranking.home)
+            checks = self._checks(int(pos), prop, as_of, reqs, ranking.home, ranking.partners_read)
             eligibility = overall(checks)
             if eligibility != "ineligible":
                 kept.append((int(pos), checks, eligibility))
@@ -488,14 +490,15 @@ class Matcher:
             read_from_text=read,
         )
 
-    def _rank(self, row: np.ndarray, prop: Proposal, as_of: dt.date | None) -> Ranking:
+    def _rank(self, row: np.ndarray, prop: Proposal, as_of: dt.date | None, partners_read: bool = False) -> Ranking:
         """One proposal's score row (`Scores.final`) with its fit added, its calls folded into their programmes and
         the order that ranks them: the steps `match` and the partner candidates share."""
         reqs = self.requirement_checks(prop)
         home = home_municipality(prop.text, self.corpus.places)
         final = self.fit(row, prop, reqs)
-        ranked, calls = self.grouped(final, prop, as_of, reqs, home)
-        return Ranking(final, ranked, calls, np.argsort(-ranked, kind="stable"), reqs, home)
+        ranked, calls = self.grouped(final, prop, as_of, reqs, home, partners_read)
+        order = np.argsort(-ranked, kind="stable")
+        return Ranking(final, ranked, calls, order, reqs, home, partners_read)
 
     def grouped(
         self,
@@ -504,6 +507,7 @@ class Matcher:
         as_of: dt.date | None,
         requirements: dict[int, tuple[Check, ...]],
         home: str | None = None,
+        partners_read: bool = False,
     ) -> tuple[np.ndarray, dict[int, list[tuple[int, tuple[Check, ...]]]]]:
         """The score row with calls folded into their programmes, and each programme's best calls that `prop` can
         apply for (by position, best first, at most CALLS_SHOWN, with their checks).
@@ -522,7 +526,7 @@ class Matcher:
             for pos in kids[np.argsort(-final[kids], kind="stable")]:
                 if as_of is not None and self._deadline(int(pos), as_of).status == "missed":
                     continue  # closed: cheap to rule out before the other checks
-                checks = self._checks(int(pos), prop, as_of, requirements, home)
+                checks = self._checks(int(pos), prop, as_of, requirements, home, partners_read)
                 if overall(checks) != "ineligible":
                     picked.append((int(pos), checks))
                     if len(picked) >= CALLS_SHOWN:
@@ -570,15 +574,17 @@ class Matcher:
         as_of: dt.date | None,
         requirements: dict[int, tuple[Check, ...]],
         home: str | None = None,
+        partners_read: bool = False,
     ) -> tuple[Check, ...]:
         """`check_all` of the instrument at `pos`, its deadline check read once per day (it depends on nothing else)
         and its requirement checks once per proposal (`requirements`, from `requirement_checks`; a call has those of
-        its programme); `home` is the municipality the text places the applicant in."""
+        its programme); `home` is the municipality the text places the applicant in, and `partners_read` says the
+        number of partners is the text's (at least that many), not the user's."""
         inst = self.instruments[pos]
         reqs = requirements.get(int(self._requirements_of[pos]), ())
         if as_of is None:
-            return check_all(inst, prop, None, requirements=reqs, home=home)
-        return check_all(inst, prop, as_of, self._deadline(pos, as_of), reqs, home)
+            return check_all(inst, prop, None, requirements=reqs, home=home, partners_read=partners_read)
+        return check_all(inst, prop, as_of, self._deadline(pos, as_of), reqs, home, partners_read)
 
     def _deadline(self, pos: int, as_of: dt.date) -> Check:
         """`check_open` of the instrument at `pos` (over its calls for a programme), read once per day."""

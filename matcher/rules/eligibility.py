@@ -137,12 +137,16 @@ def check_trl(inst: Instrument, prop: Proposal) -> Check | None:
     return Check("trl", "met", reason("check.trl.met", trl=prop.trl, **span))
 
 
-def check_partners(inst: Instrument, prop: Proposal) -> Check | None:
+def check_partners(inst: Instrument, prop: Proposal, read: bool = False) -> Check | None:
+    """Met from `min_partners` on; below it missed, or unknown where the number was read from the text (`read`): a
+    text names at least that many organisations ("met een bouwbedrijf en de TU Delft" counts two)."""
     need = inst.min_partners
     if need is None or need <= 1:
         return None
     if prop.partners is None:
         return Check("partners", "unknown", reason("check.partners.unknown", needed=need))
+    if prop.partners < need and read:
+        return Check("partners", "unknown", reason("check.partners.read", partners=prop.partners, needed=need))
     if prop.partners < need:
         return Check("partners", "missed", reason("check.partners.missed", partners=prop.partners, needed=need))
     return Check("partners", "met", reason("check.partners.met", partners=prop.partners, needed=need))
@@ -197,12 +201,14 @@ def check_all(
     deadline: Check | None = None,
     requirements: tuple[Check, ...] | None = None,
     home: str | None = None,
+    partners_read: bool = False,
 ) -> tuple[Check, ...]:
     """Every check of `inst` for `prop`; `as_of=None` leaves availability out (fit only, as `evaluate` also ranks).
 
     `deadline` is `check_open(inst, as_of)` and `requirements` is `check_requirements(inst, prop)` when the caller
     has them already (the ranking reads them once per day and once per proposal); `home` is the municipality the
-    text places the applicant in, where the caller read it (`text.places.home_municipality`)."""
+    text places the applicant in, where the caller read it (`text.places.home_municipality`); `partners_read` says
+    the number of partners was read from the text (`check_partners`)."""
     if as_of is not None and deadline is None:
         deadline = check_open(inst, as_of)
     if requirements is None:
@@ -213,7 +219,7 @@ def check_all(
         check_applicant(inst, prop),
         check_budget(inst, prop),
         check_trl(inst, prop),
-        check_partners(inst, prop),
+        check_partners(inst, prop, partners_read),
         *requirements,
         deadline,
     )

@@ -126,7 +126,7 @@ _PARTY_NOUN = (
     r"|hogescho(?:ol|len)|ziekenhui(?:s|zen)|\w*institu(?:ut|ten)|\w*bureaus?|gemeenten?|scho(?:ol|len)|telers?"
     r"|boer(?:en)?|cooperaties?|stichtingen|stichting|\w*groep(?:en)?|start-?ups?|companies|company|firms?"
     r"|organi[sz]ations?|universit(?:y|ies)|hospitals?|institutes?|colleges?|municipalit(?:y|ies)|growers?"
-    r"|farmers?|suppliers?|producers?|manufacturers?|smes?|groups?|mkb-bedrij(?:f|ven)|labs?|laboratori(?:um|a))"
+    r"|farmers?|suppliers?|producers?|manufacturers?|smes?|groups?|mkb-bedrij(?:f|ven)|\w*labs?|\w*laboratori(?:um|a))"
 )
 _PARTY = r"(\d{1,3}|" + "|".join(NUMBERS) + r"|a|an)\s+(?:[\w-]+\s+){0,2}" + _PARTY_NOUN
 _WITH = re.compile(
