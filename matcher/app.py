@@ -181,8 +181,8 @@ def parse_batch(data: bytes, name: str, max_rows: int = MAX_ROWS) -> list[Propos
 
 
 def write_results(path: Path, results: Sequence[MatchResult]) -> None:
-    """The results as JSONL, one line per proposal in input order, or as an Excel table (one row per proposal and
-    match) when `path` ends in .xlsx; the file appears whole or not at all."""
+    """The results as JSONL, one line per proposal in input order, or as a table (one row per proposal and match)
+    when `path` ends in .xlsx, .csv or .tsv; the file appears whole or not at all."""
     write_results_file(path, results)
 
 

@@ -139,7 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("input", type=Path, metavar="INPUT")
     _batch_options(t)
     t.add_argument(
-        "--output", type=Path, required=True, help="JSONL file to write, or .xlsx for a table (complete or not at all)"
+        "--output",
+        type=Path,
+        required=True,
+        help="JSONL file to write, or .xlsx, .csv or .tsv for a table (complete or not at all)",
     )
     t.add_argument("--top", type=_int_range("top", 1, 500), default=DEFAULT_TOP)
     t.add_argument("--as-of", type=_date, help="date for rows without as_of (default: today)")

@@ -81,6 +81,19 @@ def test_cues_carry_the_words_they_were_read_from() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("De spoorbeheerder pakt het spoorknelpunt bij Amersfoort aan", "spoorbeheerder"),
+        ("A new railway bridge on the freight corridor", "railway"),
+        ("Verzwaring van het elektriciteitsnet naar de haven", "elektriciteitsnet"),
+        ("Ons plan spoort met het beleid en zet innovatie op het spoor", None),  # a verb and a figure of speech
+    ],
+)
+def test_rail_and_grid_words_speak_to_networks_of_european_interest(text: str, cue: str | None) -> None:
+    assert requirement_cues(text).get("network_of_european_interest") == cue
+
+
+@pytest.mark.parametrize(
     ("text", "stage"),
     [
         ("We doen eerst een haalbaarheidsstudie naar de markt", ("feasibility", "haalbaarheidsstudie")),

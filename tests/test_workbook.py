@@ -7,6 +7,8 @@ technology eu-zorg.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import io
 import json
@@ -193,6 +195,37 @@ def test_results_become_one_row_per_proposal_and_match_with_links(tmp_path: Path
     assert ws["K2"].hyperlink.target == first.source_url
     assert (ws.freeze_panes, ws.auto_filter.ref) == ("A2", "A1:L5")
     assert [p.name for p in tmp_path.iterdir()] == ["triage.xlsx"]
+
+
+@pytest.mark.parametrize(("name", "delimiter"), [("triage.csv", ","), ("triage.TSV", "\t")])
+def test_results_as_csv_have_the_workbook_rows_as_text(
+    tmp_path: Path, tiny_matcher: Matcher, name: str, delimiter: str
+) -> None:
+    proposals = [Proposal(id="=1+1", text=HYDROGEN, as_of=dt.date(2026, 11, 30)), Proposal(id="s1", text=TRAINING)]
+    results = app.triage(tiny_matcher, proposals, top_k=2, lang="nl")
+    out = tmp_path / name
+    write_results_file(out, results)
+    raw = out.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)  # Excel reads the accents of a file with a BOM as UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter))
+    assert tuple(rows[0]) == workbook.MATCH_COLUMNS
+    first = results[0].matches[0]
+    assert rows[1] == [
+        "'=1+1",  # shown as text by a spreadsheet, never run as a formula
+        "1",
+        "nl-waterstof",
+        first.name,
+        "national",
+        str(first.score),
+        first.eligibility,
+        "",
+        "region;applicant_type;trl;partners",
+        " | ".join(first.why),
+        first.source_url or "",
+        ";".join(results[0].flags),
+    ]
+    assert [(r[0], r[1]) for r in rows[2:]] == [("'=1+1", "2"), ("s1", "1"), ("s1", "2")]
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_a_failed_workbook_write_leaves_no_file(

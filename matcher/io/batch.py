@@ -1,4 +1,4 @@
-"""Batch input and output for triage: CSV, JSONL or Excel proposals in, JSONL or Excel results out (atomically).
+"""Batch input and output for triage: CSV, JSONL or Excel proposals in; JSONL, CSV or Excel results out, atomically.
 
     >>> batch = load_batch("id;text;budget_eur\\nq1;Waterstof bij café De Zon;900.000\\n".encode("cp1252"), "a.csv")
     >>> batch.detected, [(p.id, p.budget_eur) for p in batch.proposals]
@@ -31,6 +31,7 @@ from matcher.errors import InputError
 from matcher.io import workbook
 from matcher.io.atomic import atomic_path
 from matcher.io.columns import column_name
+from matcher.io.sheets import csv_text
 from matcher.records import MatchResult, Proposal
 from matcher.records.corpus import MAX_TEXT_CHARS
 from matcher.records.messages import describe
@@ -392,12 +393,19 @@ def proposals_of(rows: Iterable[tuple[str, dict[str, Any]]], name: str, max_rows
 
 
 def write_results_file(path: Path, results: Sequence[MatchResult]) -> None:
-    """The results as JSONL (one line per proposal), or as a workbook when `path` ends in .xlsx (one row per
-    proposal and match, `io.workbook.MATCH_COLUMNS`); the file appears whole or not at all."""
-    if path.suffix.lower() in workbook.SUFFIXES:
+    """The results as JSONL (one line per proposal); as a workbook when `path` ends in .xlsx, or as a CSV table when
+    it ends in .csv or .tsv (UTF-8 with a BOM, every cell as text: `io.sheets.csv_text`): one row per proposal and
+    match, `io.workbook.MATCH_COLUMNS`. The file appears whole or not at all."""
+    suffix = path.suffix.lower()
+    if suffix in workbook.SUFFIXES:
         _check_folder(path)
         with atomic_path(path) as tmp:
             workbook.write_matches(tmp, results)
+        return
+    if suffix in CSV_SUFFIXES:
+        delimiter = "\t" if suffix == ".tsv" else ","
+        text = csv_text(workbook.MATCH_COLUMNS, workbook.match_rows(results), delimiter=delimiter)
+        write_lines_atomic(path, [text.removesuffix("\n")], encoding="utf-8-sig")  # the BOM: Excel reads UTF-8
         return
     write_lines_atomic(path, (r.model_dump_json() for r in results))
 
@@ -407,10 +415,10 @@ def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
     write_lines_atomic(path, (json.dumps(rec, ensure_ascii=False) for rec in records))
 
 
-def write_lines_atomic(path: Path, lines: Iterable[str]) -> None:
+def write_lines_atomic(path: Path, lines: Iterable[str], encoding: str = "utf-8") -> None:
     """Write all lines to a temporary file beside `path`, then rename: the file appears complete or not at all."""
     _check_folder(path)
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", encoding=encoding, newline="") as fh:
         for line in lines:
             fh.write(line + "\n")
 

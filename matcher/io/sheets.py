@@ -23,10 +23,12 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_text(head: Sequence[str], rows: Iterable[Sequence[object]], lineterminator: str = "\n") -> str:
+def csv_text(
+    head: Sequence[str], rows: Iterable[Sequence[object]], lineterminator: str = "\n", delimiter: str = ","
+) -> str:
     """A CSV document with a header row, every cell passed through `safe_cell`."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator=lineterminator)
+    writer = csv.writer(out, lineterminator=lineterminator, delimiter=delimiter)
     writer.writerow([safe_cell(h) for h in head])
     writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()

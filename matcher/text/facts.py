@@ -293,7 +293,10 @@ _REQUIREMENT_CUES: dict[str, str] = {
         r"cross-border (link|connection|interconnection)|backbone|5g-corridor|pijpleiding|pipeline\w*|"
         r"europese (hoofd)?(transport|vervoers)route\w*|(main )?european (transport|freight) (route|corridor)\w*|"
         r"snelweg\w*|motorway\w*|langs de a\d+|along the a\d+|laadplein\w*|charging (hub|station|point)s?|"
-        r"walstroom|shore power|binnenhaven\w*|inland port\w*)"
+        r"walstroom|shore power|binnenhaven\w*|inland port\w*|spoorweg\w*|spoorinfra\w*|spoorknelpunt\w*|"
+        r"spoorknooppunt\w*|spoorbeheer\w*|spoorgoederen\w*|spoorverkeer|spoorbrug\w*|spoortunnel\w*|prorail|"
+        r"railway\w*|rail (infrastructure|freight|link|node|bottleneck)s?|elektriciteitsnet\w*|hoogspanning\w*|"
+        r"waterstofnet\w*|hydrogen (network|grid)s?|co2-(transport|netwerk)\w*|co2 (transport|network)s?)"
     ),
     "farmer": (
         r"(boer|boeren|boerderij|boerenbedrijf|melkvee\w*|veehouder\w*|\w*veehouderij|varkensbedrijf|pluimvee\w*|"
