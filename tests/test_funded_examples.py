@@ -13,7 +13,7 @@ import yaml
 from matcher import HashingEncoder, Matcher, Proposal, load_corpus, load_dev_cases
 from matcher.analysis.examples import load_or_encode
 from matcher.analysis.metrics import evaluate
-from matcher.pipeline.evidence import KNN_FLOOR, KNN_WEIGHT, FundedExample, FundedExamples
+from matcher.pipeline.evidence import KNN_FLOOR, KNN_WEIGHT, VOTE_WEIGHT, FundedExample, FundedExamples
 from matcher.text.i18n import localise
 
 from .conftest import write_corpus
@@ -47,6 +47,28 @@ def test_the_closest_example_of_each_instrument_counts_and_a_case_can_leave_its_
     assert examples.scores(unit(1, 0)[None, :])[0][0, 0] == pytest.approx(1.0)  # back after the block
     lifted = examples.add_to(np.array([[0.5, 0.5, 0.5]]), np.array([[1.0, -1.0, 0.0]]))
     assert lifted.round(4).tolist() == [[min(1.0, 0.5 + KNN_WEIGHT * (1 - KNN_FLOOR)), 0.5, 0.5]]
+
+
+def test_the_nearest_examples_vote_for_the_instruments_that_paid_them() -> None:
+    examples = FundedExamples(
+        [
+            FundedExample("a", "https://x.org/1"),
+            FundedExample("a", "https://x.org/2"),
+            FundedExample("c", "https://x.org/3"),
+        ],
+        np.vstack([unit(1, 0), unit(1, 0), unit(1, 0)]),
+        IDS,
+    )
+    best, sims = examples.scores(unit(1, 0)[None, :])
+    assert examples.votes(sims).round(4).tolist() == [[0.6667, 0.0, 0.3333]]  # as close: two of three for a
+    with examples.leaving_out({"https://x.org/1", "https://x.org/2"}):
+        best, sims = examples.scores(unit(1, 0)[None, :])
+        assert examples.votes(sims).round(4).tolist() == [[0.0, 0.0, 1.0]]  # a left-out example has no vote
+    low = np.array([[0.5, 0.5, 0.5]])
+    lifted = examples.add_to(low, np.array([[0.4, -1.0, 0.4]]), np.array([[1.0, 0.0, 0.0]]))
+    assert lifted.round(4).tolist() == [[round(0.5 + KNN_WEIGHT * (0.4 + VOTE_WEIGHT - KNN_FLOOR), 4), 0.5, 0.58]]
+    empty = FundedExamples([], np.zeros((0, 2)), IDS)
+    assert empty.votes(np.zeros((1, 0))).tolist() == [[0.0, 0.0, 0.0]]
 
 
 def test_examples_naming_an_instrument_the_corpus_lacks_are_refused() -> None:

@@ -70,6 +70,15 @@ def _similar(project: FundedProject, similarity: float) -> SimilarProject:
 # examples) from 0.634 to 0.664 and on the real ones from 0.521 to 0.633 (0.5 / 0.3: 0.650 and 0.622).
 KNN_WEIGHT = 0.8
 KNN_FLOOR = 0.3
+# And a vote of the VOTE_NEIGHBOURS funded projects closest to the proposal, whoever paid them: each weighs
+# exp(cosine / VOTE_TEMPERATURE), and an instrument's share of the weight, times VOTE_WEIGHT, is added to its closest
+# cosine above. An instrument that paid several projects like this one gains on one that paid a single one as close.
+# Chosen on the labelled cases (fit only, each real case without its own project) among weights 0.05-0.2, 10 or 20
+# neighbours and temperatures 0.02-0.1: 0.1 / 20 / 0.1 took MRR on the written cases from 0.675 to 0.682, on the
+# real ones from 0.644 to 0.657 and text only from 0.618 to 0.628; every setting tried gained on all three sets.
+VOTE_WEIGHT = 0.1
+VOTE_NEIGHBOURS = 20
+VOTE_TEMPERATURE = 0.1
 # A funded project is named as similar in a why line only from this cosine: below it, it still lifts the instrument a
 # little, but an adviser should not read "a similar project" for one that shares a field and little else.
 SIMILAR_FROM = 0.5
@@ -110,7 +119,8 @@ class FundedExamples:
     @property
     def key(self) -> str:
         """What the ranking depends on: the examples' instruments and pages, and the weights (artefact keys)."""
-        digest = hashlib.sha256(f"{KNN_WEIGHT}|{KNN_FLOOR}|".encode())
+        weights = (KNN_WEIGHT, KNN_FLOOR, VOTE_WEIGHT, VOTE_NEIGHBOURS, VOTE_TEMPERATURE)
+        digest = hashlib.sha256(("|".join(map(str, weights)) + "|").encode())
         for e in self.examples:
             digest.update(f"{e.instrument_id}|{e.source}\n".encode())
         return digest.hexdigest()[:16]
@@ -143,9 +153,25 @@ class FundedExamples:
             return None
         return self.examples[int(mine[np.argmax(sims[mine])])]
 
-    def add_to(self, scores: np.ndarray, best: np.ndarray) -> np.ndarray:
-        """The ranking scores with KNN_WEIGHT times the cosine above KNN_FLOOR of the closest examples added, capped
-        at 1."""
-        boost = KNN_WEIGHT * np.clip(best - KNN_FLOOR, 0.0, None)
+    def votes(self, sims: np.ndarray) -> np.ndarray:
+        """Per proposal and instrument, its share of the weight of the VOTE_NEIGHBOURS examples closest to the
+        proposal (`sims`: the cosine of every example, -1 for those left out), each weighing exp(cosine / T)."""
+        out = np.zeros((sims.shape[0], self._n), dtype=np.float64)
+        k = min(VOTE_NEIGHBOURS, sims.shape[1])
+        if k == 0:
+            return out
+        near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        close = np.take_along_axis(sims, near, axis=1).astype(np.float64)
+        weight = np.exp((close - close.max(axis=1, keepdims=True)) / VOTE_TEMPERATURE) * (close > -1.0)
+        weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
+        rows = np.repeat(np.arange(sims.shape[0]), k)
+        np.add.at(out, (rows, self._owner[near].ravel()), weight.ravel())
+        return out
+
+    def add_to(self, scores: np.ndarray, best: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
+        """The ranking scores with KNN_WEIGHT times what is above KNN_FLOOR of the closest example's cosine plus
+        VOTE_WEIGHT times the instrument's vote (`votes`), capped at 1."""
+        lifted = best if votes is None else best + VOTE_WEIGHT * votes
+        boost = KNN_WEIGHT * np.clip(lifted - KNN_FLOOR, 0.0, None)
         out: np.ndarray = np.minimum(scores + boost, 1.0)
         return out.astype(scores.dtype)

@@ -323,7 +323,7 @@ class Matcher:
             final = absolute_scores(fused, dense, self.embeddings.reference)
             if self.examples is not None:
                 best, sims = self.examples.scores(vecs)
-                final = self.examples.add_to(final, best)
+                final = self.examples.add_to(final, best, self.examples.votes(sims))
         return Scores(
             final=final,
             passage=passage,
