@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-DENSE_WEIGHT = 0.45
+# The lexical score weighs what is left (0.55). Chosen on the labelled cases, fit only, with the funded projects'
+# lift in place (it adds meaning of its own): dense weights 0.25-0.55 at theme 0.08-0.22; 0.30 / 0.15 took MRR on the
+# written cases from 0.682 (0.45 / 0.15) to 0.698, on the real ones from 0.657 to 0.662 and text only from 0.628 to
+# 0.639, success@5 from 0.811 / 0.776 / 0.763 to 0.843 / 0.782 / 0.788.
+DENSE_WEIGHT = 0.30
 THEME_WEIGHT = 0.15
 
 
