@@ -255,7 +255,7 @@ def test_cli_writes_the_report_and_prints_a_summary(run, tmp_path: Path) -> None
     assert sorted(p.name for p in out.parent.iterdir()) == sorted(names)
     assert stdout.startswith("gap analysis as of 2026-11-30: 6 proposals, weak-match threshold 0.200")
     assert "closing within 90 days: 1, 1 with matching demand" in stdout
-    assert "nl-scholing closes 2026-12-30 (30 days): 4 proposal(s)" in stdout
+    assert "nl-scholing closes 2026-12-30 (30 days): 3 proposal(s)" in stdout
     assert f"wrote {out} and 5 CSV files beside it" in err
 
 

@@ -157,7 +157,9 @@ def test_the_engine_leaves_the_sentences_to_localise(tiny_matcher: Matcher) -> N
 
 def test_a_dutch_proposal_worded_in_english_reads_english(tiny_matcher: Matcher) -> None:
     proposal = Proposal(text="Wij bouwen een waterstof pilot met een elektrolyser", region="NL-GR", trl=3)
-    result = tiny_matcher.match(proposal, as_of=TODAY)
+    # TRL 3 rules out the hydrogen scheme; the threshold is set below the tiny corpus's other (unrelated) scores, so
+    # the result is not weak and keeps its partner regions, whose wording is checked below.
+    result = tiny_matcher.with_weak_match(0.1).match(proposal, as_of=TODAY)
     assert result.language == "nl"
     english = worded(tiny_matcher, result, "en")
     assert english.lang == "en" and english.language == "nl"
