@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from matcher.errors import InputError
 from matcher.io import workbook
-from matcher.io.atomic import atomic_path
+from matcher.io.atomic import atomic_path, write_bytes
 from matcher.io.columns import column_name
 from matcher.io.sheets import csv_text
 from matcher.records import MatchResult, Proposal
@@ -403,9 +403,10 @@ def write_results_file(path: Path, results: Sequence[MatchResult]) -> None:
             workbook.write_matches(tmp, results)
         return
     if suffix in CSV_SUFFIXES:
+        _check_folder(path)
         delimiter = "\t" if suffix == ".tsv" else ","
         text = csv_text(workbook.MATCH_COLUMNS, workbook.match_rows(results), delimiter=delimiter)
-        write_lines_atomic(path, [text.removesuffix("\n")], encoding="utf-8-sig")  # the BOM: Excel reads UTF-8
+        write_bytes(path, text.encode("utf-8-sig"))  # with a BOM, so that Excel reads it as UTF-8
         return
     write_lines_atomic(path, (r.model_dump_json() for r in results))
 
@@ -415,10 +416,10 @@ def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
     write_lines_atomic(path, (json.dumps(rec, ensure_ascii=False) for rec in records))
 
 
-def write_lines_atomic(path: Path, lines: Iterable[str], encoding: str = "utf-8") -> None:
+def write_lines_atomic(path: Path, lines: Iterable[str]) -> None:
     """Write all lines to a temporary file beside `path`, then rename: the file appears complete or not at all."""
     _check_folder(path)
-    with atomic_path(path) as tmp, tmp.open("w", encoding=encoding, newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for line in lines:
             fh.write(line + "\n")
 

@@ -201,8 +201,6 @@ class Matcher:
             self._is_call[kids] = True
             self._requirements_of[kids] = parent
         self._min_partners = np.array([i.min_partners or 0 for i in self.instruments], dtype=np.float64)
-        self.partner_weight = PARTNER_WEIGHT
-        self.money_weight = MONEY_WEIGHT
         kinds = [MONEY_KIND.get(i.instrument_type, i.instrument_type) for i in self.instruments]
         self._money_kind = np.array(kinds, dtype=object)
         self._max_eur = np.array([i.max_amount_eur or np.nan for i in self.instruments], dtype=np.float64)
@@ -237,9 +235,9 @@ class Matcher:
             serves = self._serves[:, self._stage_col[prop.stage]]
             out += STAGE_WEIGHT * np.where(self._names_stages, np.where(serves, 1.0, -1.0), 0.0)
         if prop.partners is not None and prop.partners > 1:
-            out += self.partner_weight * ((self._min_partners > 1) & (self._min_partners <= prop.partners))
+            out += PARTNER_WEIGHT * ((self._min_partners > 1) & (self._min_partners <= prop.partners))
         if asked:
-            out += self.money_weight * np.isin(self._money_kind, list(asked))
+            out += MONEY_WEIGHT * np.isin(self._money_kind, list(asked))
         if prop.budget_eur is not None and prop.budget_eur > 0:
             usable = prop.budget_eur * self._rate
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
